@@ -1,0 +1,58 @@
+"""Command line: ``faceblur-cam [run|process|devices|...]``. No subcommand = ``run``.
+
+Each subcommand lives in ``faceblur_cam.commands.<name>`` with ``register(subparsers)``,
+which adds its parser and sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from faceblur_cam import APP_NAME, __version__
+from faceblur_cam.commands import devices, process, run
+from faceblur_cam.config import ConfigError
+from faceblur_cam.errors import UserError
+
+log = logging.getLogger(__name__)
+
+COMMAND_MODULES = [run, process, devices]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceblur-cam",
+        description=(
+            f"{APP_NAME}: reads your webcam, obscures every face in every frame and publishes "
+            f"the result as the virtual camera \"{APP_NAME}\" for Zoom, Teams, Meet or OBS. "
+            "Everything runs on this computer; nothing is sent anywhere."
+        ),
+        epilog="Run 'faceblur-cam COMMAND --help' for a command's options. "
+        "With no command, 'run' starts the tray.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to the console")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not any(a in parser._subparsers._group_actions[0].choices for a in argv if not a.startswith("-")):  # type: ignore[union-attr]
+        if "-h" not in argv and "--help" not in argv and "--version" not in argv:
+            argv = ["run", *argv]
+    args = parser.parse_args(argv)
+    from faceblur_cam.logs import setup_console_logging
+
+    setup_console_logging(verbose=getattr(args, "verbose", False))
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ConfigError) as exc:
+        print(f"faceblur-cam: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        return 130

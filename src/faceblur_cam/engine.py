@@ -1,0 +1,430 @@
+"""The engine: runs capture -> protect -> outputs on a worker thread, under commands.
+
+Thread rules:
+
+- ``start()``, the command methods (``pause``, ``resume``, ``set_style``, ``start_recording``,
+  ``stop_recording``, ``set_preview``, ``quit``), ``status()``, ``subscribe()`` and ``wait()``
+  may be called from any thread. Commands are queued and applied by the worker, in order.
+- Everything else (source, pipeline, sinks) is touched only by the worker thread.
+- Subscribers are called on the worker thread; a UI must marshal to its own thread.
+
+Privacy rules the loop keeps:
+
+- A placeholder card is published before anything else (before the model loads), so the
+  virtual camera exists at once and never shows a raw frame while starting.
+- Raw camera frames reach sinks only through ``pipeline.process``, which fails closed.
+- Pause closes the camera and publishes the "paused" card; resume resets the pipeline so the
+  first frames are protected like start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
+from faceblur_cam.sinks import FrameSink
+from faceblur_cam.sources import FrameSource, SourceError, SourceExhausted
+
+log = logging.getLogger(__name__)
+
+
+class EngineState(enum.Enum):
+    STARTING = "starting"  # model loading / first camera open
+    PROTECTING = "protecting"  # live, faces obscured
+    PAUSED = "paused"  # camera released, "paused" card published
+    NO_CAMERA = "no_camera"  # camera missing or failed; retrying with backoff
+    ERROR = "error"  # cannot protect (e.g. model failed to load); error card published
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    state: EngineState
+    style: str
+    fps: float = 0.0
+    faces: int = 0
+    message: str = ""
+    recording: bool = False
+    recording_seconds: float = 0.0
+    recording_path: str | None = None
+    preview: bool = False
+    frames_published: int = 0
+
+    @property
+    def summary(self) -> str:
+        """One line for a tray status item or a log line."""
+        if self.state is EngineState.PROTECTING:
+            faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
+            text = f"Protecting: {faces}, {self.fps:.0f} fps"
+        elif self.state is EngineState.PAUSED:
+            text = "Paused"
+        elif self.state is EngineState.STARTING:
+            text = "Starting protection..."
+        elif self.state is EngineState.NO_CAMERA:
+            text = self.message or "No camera"
+        elif self.state is EngineState.ERROR:
+            text = f"Error: {self.message}" if self.message else "Error"
+        else:
+            text = "Stopped"
+        return text
+
+
+class Pipeline(Protocol):
+    """The protecting step (see ``faceblur_cam.pipeline.ProtectPipeline``)."""
+
+    style: str
+
+    def process(self, frame: CapturedFrame) -> PublishedFrame: ...
+
+    def reset(self) -> None: ...
+
+    def set_style(self, style: str) -> None: ...
+
+
+class Placeholders(Protocol):
+    def card(self, state: EngineState, message: str = "") -> PublishedFrame: ...
+
+
+@dataclass
+class EngineParts:
+    """What the composition root hands the engine. Factories run on the worker thread."""
+
+    open_source: Callable[[], FrameSource]
+    build_pipeline: Callable[[], Pipeline]
+    placeholders: Placeholders
+    outputs: list[FrameSink] = field(default_factory=list)
+    open_recorder: Callable[[], FrameSink] | None = None
+    open_preview: Callable[[], FrameSink] | None = None
+    fps: float = 30.0
+    quit_when_source_ends: bool = True
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 5.0)
+
+
+class Engine:
+    """Owns the worker thread. See the module docstring for the thread rules."""
+
+    def __init__(self, parts: EngineParts, style: str = "blur", clock: Callable[[], float] = time.monotonic):
+        self._parts = parts
+        self._clock = clock
+        self._commands: queue.Queue[tuple[str, object]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._status = EngineStatus(state=EngineState.STARTING, style=style)
+        self._subscribers: list[Callable[[EngineStatus], None]] = []
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        # worker-only state
+        self._paused = False
+        self._quit = False
+        self._pipeline: Pipeline | None = None
+        self._source: FrameSource | None = None
+        self._outputs: list[FrameSink] = list(parts.outputs)
+        self._recorder: FrameSink | None = None
+        self._recording_since = 0.0
+        self._preview: FrameSink | None = None
+        self._next_retry = 0.0
+        self._retry_index = 0
+        self._last_publish = 0.0
+        self._fps_ema = 0.0
+        self._last_frame_t: float | None = None
+        self._last_status_emit = 0.0
+        self.exit_code = 0
+
+    # ----------------------------------------------------------------- any thread
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="faceblur-engine", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._commands.put(("pause", None))
+
+    def resume(self) -> None:
+        self._commands.put(("resume", None))
+
+    def toggle_pause(self) -> None:
+        self._commands.put(("toggle_pause", None))
+
+    def set_style(self, style: str) -> None:
+        self._commands.put(("style", style))
+
+    def start_recording(self) -> None:
+        self._commands.put(("record", True))
+
+    def stop_recording(self) -> None:
+        self._commands.put(("record", False))
+
+    def set_preview(self, on: bool) -> None:
+        self._commands.put(("preview", on))
+
+    def quit(self) -> None:
+        self._commands.put(("quit", None))
+
+    def status(self) -> EngineStatus:
+        with self._lock:
+            return self._status
+
+    def subscribe(self, callback: Callable[[EngineStatus], None]) -> None:
+        """``callback(status)`` runs on the worker thread on every change and about once a second."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker has stopped; True if it did within ``timeout``."""
+        return self._done.wait(timeout)
+
+    # ----------------------------------------------------------------- worker
+    def _run(self) -> None:
+        try:
+            self._publish_card(EngineState.STARTING)
+            try:
+                self._pipeline = self._parts.build_pipeline()
+                self._pipeline.set_style(self._status.style)
+            except Exception as exc:  # model missing/corrupt: cannot protect, show error card
+                log.exception("cannot start the face detector")
+                self._set(state=EngineState.ERROR, message=f"face detector failed to load: {exc}")
+                self.exit_code = 2
+            while not self._quit:
+                self._apply_commands()
+                if self._quit:
+                    break
+                self._step()
+        except Exception:
+            log.exception("engine crashed")
+            self.exit_code = 1
+        finally:
+            self._shutdown()
+
+    def _step(self) -> None:
+        if self._pipeline is None or self._paused:
+            state = EngineState.PAUSED if self._paused else EngineState.ERROR
+            self._publish_card(state, self._status.message if state is EngineState.ERROR else "")
+            self._sleep_frame()
+            return
+        if self._source is None and not self._open_source():
+            self._publish_card(EngineState.NO_CAMERA, self._status.message)
+            self._sleep_frame()
+            return
+        assert self._source is not None
+        try:
+            frame = self._source.read(timeout=0.25)
+        except SourceExhausted:
+            log.info("source ended")
+            self._close_source()
+            if self._parts.quit_when_source_ends:
+                self._quit = True
+            return
+        except SourceError as exc:
+            log.warning("camera failed: %s", exc)
+            self._close_source()
+            self._schedule_retry(f"Camera disconnected, retrying ({exc})")
+            return
+        if frame is None:
+            return
+        published = self._pipeline.process(frame)
+        self._publish(published)
+        self._note_frame(published)
+
+    # commands
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                name, arg = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            if name == "quit":
+                self._quit = True
+            elif name in ("pause", "resume", "toggle_pause"):
+                self._paused = {"pause": True, "resume": False}.get(name, not self._paused)
+            elif name == "style":
+                if self._pipeline is not None:
+                    try:
+                        self._pipeline.set_style(str(arg))
+                    except ValueError as exc:
+                        log.warning("%s", exc)
+                        continue
+                self._set(style=str(arg))
+            elif name == "record":
+                self._set_recording(bool(arg))
+            elif name == "preview":
+                self._set_preview(bool(arg))
+        # reconcile the device with the wanted state once, so rapid toggling collapses
+        if self._paused and self._source is not None:
+            self._close_source()
+            log.info("paused: camera released")
+        if self._paused and self._status.state is not EngineState.PAUSED:
+            self._set(state=EngineState.PAUSED, message="", faces=0, fps=0.0)
+        elif not self._paused and self._status.state is EngineState.PAUSED:
+            if self._pipeline is not None:
+                self._pipeline.reset()
+            self._retry_index = 0
+            self._next_retry = 0.0
+            self._set(state=EngineState.STARTING, message="")
+
+    def _set_recording(self, on: bool) -> None:
+        if on and self._recorder is None:
+            if self._parts.open_recorder is None:
+                self._set(message="Recording is not available")
+                return
+            try:
+                self._recorder = self._parts.open_recorder()
+            except Exception as exc:
+                log.error("cannot start recording: %s", exc)
+                self._set(message=f"Recording failed: {exc}")
+                return
+            self._recording_since = self._clock()
+            self._set(recording=True, recording_seconds=0.0,
+                      recording_path=str(getattr(self._recorder, "path", "")) or None)
+            log.info("recording started: %s", self._status.recording_path)
+        elif not on and self._recorder is not None:
+            self._close_sink(self._recorder)
+            log.info("recording stopped: %s", self._status.recording_path)
+            self._recorder = None
+            self._set(recording=False, recording_seconds=0.0)
+
+    def _set_preview(self, on: bool) -> None:
+        if on and self._preview is None and self._parts.open_preview is not None:
+            try:
+                self._preview = self._parts.open_preview()
+            except Exception as exc:
+                log.error("cannot open the preview: %s", exc)
+                self._set(message=f"Preview failed: {exc}")
+                return
+        elif not on and self._preview is not None:
+            self._close_sink(self._preview)
+            self._preview = None
+        self._set(preview=self._preview is not None)
+
+    # source
+    def _open_source(self) -> bool:
+        now = self._clock()
+        if now < self._next_retry:
+            return False
+        try:
+            self._source = self._parts.open_source()
+        except SourceError as exc:
+            log.warning("cannot open camera: %s", exc)
+            self._schedule_retry(str(exc))
+            return False
+        self._retry_index = 0
+        if self._status.state in (EngineState.NO_CAMERA, EngineState.PAUSED):
+            self._set(state=EngineState.STARTING, message="")
+        return True
+
+    def _schedule_retry(self, message: str) -> None:
+        delays = self._parts.retry_delays
+        delay = delays[min(self._retry_index, len(delays) - 1)]
+        self._retry_index += 1
+        self._next_retry = self._clock() + delay
+        if self._pipeline is not None:
+            self._pipeline.reset()
+        self._set(state=EngineState.NO_CAMERA, message=message, faces=0, fps=0.0)
+
+    def _close_source(self) -> None:
+        if self._source is not None:
+            try:
+                self._source.close()
+            except Exception:
+                log.exception("closing the camera failed")
+            self._source = None
+            self._last_frame_t = None
+
+    # publishing
+    def _publish_card(self, state: EngineState, message: str = "") -> None:
+        if self._status.state is not state or self._status.message != message:
+            self._set(state=state, message=message)
+        self._publish(self._parts.placeholders.card(state, message))
+
+    def _publish(self, frame: PublishedFrame) -> None:
+        sinks = list(self._outputs)
+        if self._preview is not None:
+            sinks.append(self._preview)
+        if self._recorder is not None:
+            sinks.append(self._recorder)
+        for sink in sinks:
+            try:
+                sink.send(frame)
+            except Exception as exc:
+                self._sink_failed(sink, exc)
+        self._last_publish = self._clock()
+        with self._lock:
+            self._status = replace(self._status, frames_published=self._status.frames_published + 1)
+        self._maybe_emit_periodic()
+
+    def _sink_failed(self, sink: FrameSink, exc: Exception) -> None:
+        name = getattr(sink, "name", type(sink).__name__)
+        log.error("%s failed: %s", name, exc)
+        self._close_sink(sink)
+        if sink is self._recorder:
+            self._recorder = None
+            self._set(recording=False, message=f"Recording stopped: {exc}")
+        elif sink is self._preview:
+            self._preview = None
+            self._set(preview=False, message=f"Preview closed: {exc}")
+        else:
+            self._outputs = [s for s in self._outputs if s is not sink]
+            self._set(message=f"{name} stopped: {exc}")
+
+    def _close_sink(self, sink: FrameSink) -> None:
+        try:
+            sink.close()
+        except Exception:
+            log.exception("closing %s failed", getattr(sink, "name", sink))
+
+    def _note_frame(self, published: PublishedFrame) -> None:
+        if self._last_frame_t is not None:
+            dt = published.t - self._last_frame_t
+            if dt > 0:
+                inst = 1.0 / dt
+                self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
+        self._last_frame_t = published.t
+        faces = len(published.regions)
+        if self._status.state is not EngineState.PROTECTING or self._status.faces != faces:
+            self._set(state=EngineState.PROTECTING, faces=faces, message="", fps=self._fps_ema)
+
+    def _sleep_frame(self) -> None:
+        due = self._last_publish + 1.0 / self._parts.fps
+        delay = due - self._clock()
+        if delay > 0:
+            time.sleep(min(delay, 0.1))
+
+    # status
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+            status, subscribers = self._status, list(self._subscribers)
+        self._emit(status, subscribers)
+
+    def _maybe_emit_periodic(self) -> None:
+        now = self._clock()
+        if now - self._last_status_emit < 1.0:
+            return
+        changes: dict[str, object] = {"fps": round(self._fps_ema, 1)}
+        if self._recorder is not None:
+            changes["recording_seconds"] = now - self._recording_since
+        self._set(**changes)
+
+    def _emit(self, status: EngineStatus, subscribers: list[Callable[[EngineStatus], None]]) -> None:
+        self._last_status_emit = self._clock()
+        for callback in subscribers:
+            try:
+                callback(status)
+            except Exception:
+                log.exception("status subscriber failed")
+
+    def _shutdown(self) -> None:
+        self._close_source()
+        if self._recorder is not None:
+            self._set_recording(False)
+        if self._preview is not None:
+            self._set_preview(False)
+        for sink in self._outputs:
+            self._close_sink(sink)
+        self._outputs = []
+        self._set(state=EngineState.STOPPED)
+        self._done.set()

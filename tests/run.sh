@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian/Ubuntu machine and runs it:
+#   bash tests/run.sh [pytest args...]
+# - Debian packages from tests/apt-packages.txt (apt-get as root, or sudo -n);
+# - a virtualenv in .venv with the package installed editable plus its test extras;
+# - pytest over tests/ (real inference on ../shared/eval when it is there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=$(grep -v '^\s*#' tests/apt-packages.txt | awk 'NF{print $1}')
+missing=()
+for pkg in $want; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    echo "tests/run.sh: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+exec .venv/bin/python -m pytest "$@"
