@@ -56,3 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: keep the traceback in the log, give the user one line
+        log.debug("unexpected error", exc_info=True)
+        print(f"faceblur-cam: unexpected error: {exc!r}. Run with --verbose for details and "
+              "please report it.", file=sys.stderr)
+        return 1

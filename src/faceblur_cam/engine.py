@@ -338,7 +338,7 @@ class Engine:
     def _publish_card(self, state: EngineState, message: str = "") -> None:
         if self._status.state is not state or self._status.message != message:
             self._set(state=state, message=message)
-        self._publish(self._parts.placeholders.card(state, message))
+        self._publish(replace(self._parts.placeholders.card(state, message), t=self._clock()))
 
     def _publish(self, frame: PublishedFrame) -> None:
         sinks = list(self._outputs)

@@ -1,0 +1,1 @@
+"""The detector registry (installed as ``faceblur_cam.classifiers``); see README.md here."""

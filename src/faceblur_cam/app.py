@@ -1,0 +1,96 @@
+"""Composition root: builds the concrete parts from a ``Config``. The only place that does."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceblur_cam import platform
+from faceblur_cam.config import Config, parse_source
+from faceblur_cam.detect import load_detector
+from faceblur_cam.detect.worker import TimedDetector
+from faceblur_cam.engine import Engine, EngineParts
+from faceblur_cam.errors import UserError
+from faceblur_cam.geometry import Margin
+from faceblur_cam.pipeline import ProtectPipeline
+from faceblur_cam.placeholders import PlaceholderCards
+from faceblur_cam.redact import Redactor, style_named
+from faceblur_cam.sinks import FrameSink
+from faceblur_cam.sources import FrameSource, SourceError
+from faceblur_cam.track import FaceTracker
+
+log = logging.getLogger(__name__)
+
+
+def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
+    """The protecting step with the configured detector. ``live`` adds the time budget."""
+    prot = config.protect
+    detector = load_detector(prot.model, threshold=prot.threshold)
+    detect = TimedDetector(detector, prot.detect_budget_ms / 1000) if live else detector.detect
+    return ProtectPipeline(
+        detect=detect,
+        tracker=FaceTracker(),
+        redactor=Redactor(style_named(prot.style), prot.shape),
+        margin=Margin().scaled(prot.margin),
+    )
+
+
+def open_source(config: Config) -> FrameSource:
+    """The configured camera, or a file/folder standing in for one."""
+    cam = config.camera
+    source = parse_source(cam.source)
+    wh = (cam.width, cam.height)
+    if isinstance(source, str) and Path(source).expanduser().exists() and not source.startswith("/dev/"):
+        from faceblur_cam.sources.files import FileSource
+
+        return FileSource(Path(source).expanduser(), wh=wh, loop=cam.loop)
+    if platform.is_virtual_camera(source):
+        raise UserError(
+            f"camera {source!r} is a virtual camera (maybe our own output); choose the physical "
+            "camera with --source (see 'faceblur-cam devices')"
+        )
+    from faceblur_cam.sources.camera import CameraSource
+
+    return CameraSource(source, wh=wh, fps=cam.fps)
+
+
+def open_virtual_camera(config: Config) -> FrameSink:
+    from faceblur_cam.sinks.vcam import VirtualCameraSink
+
+    out = config.output
+    return VirtualCameraSink((config.camera.width, config.camera.height), config.camera.fps,
+                             label=out.label, device=out.device or None, backend=out.backend or None)
+
+
+def open_preview() -> FrameSink:
+    from faceblur_cam.sinks.preview import PreviewSink
+
+    return PreviewSink()
+
+
+@dataclass
+class LiveApp:
+    engine: Engine
+    config: Config
+
+
+def build_engine(config: Config, outputs: list[FrameSink]) -> Engine:
+    """The live engine: placeholder first, then the model loads on the worker thread."""
+
+    def source_factory() -> FrameSource:
+        try:
+            return open_source(config)
+        except UserError as exc:
+            raise SourceError(str(exc)) from exc
+
+    parts = EngineParts(
+        open_source=source_factory,
+        build_pipeline=lambda: build_pipeline(config, live=True),
+        placeholders=PlaceholderCards((config.camera.width, config.camera.height)),
+        outputs=outputs,
+        open_preview=open_preview,
+        fps=config.camera.fps,
+        quit_when_source_ends=True,
+    )
+    return Engine(parts, style=config.protect.style)

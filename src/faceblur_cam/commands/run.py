@@ -1,0 +1,121 @@
+"""``faceblur-cam run``: the live daemon (tray, or ``--no-tray`` headless)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from faceblur_cam.config import STYLES, Config, load_config, parse_source
+from faceblur_cam.engine import Engine, EngineStatus
+from faceblur_cam.errors import UserError
+from faceblur_cam.sinks import FrameSink
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "run",
+        help="start protecting: camera -> face redaction -> virtual camera (default command)",
+        description="Read the camera, obscure every face and publish the result as the virtual "
+        "camera \"FaceBlur Cam\". Pick that camera in Zoom, Teams, Meet or OBS.",
+    )
+    p.add_argument("--no-tray", action="store_true", help="run headless, without a tray icon")
+    p.add_argument("--source", help="camera index (0, 1, ...), device path, video file or image folder")
+    p.add_argument("--style", choices=STYLES, help="redaction style (default: blur)")
+    p.add_argument("--preview", action="store_true", help="also show a preview window of what is published")
+    p.add_argument("--device", help="virtual camera device to publish to (default: found by its label)")
+    p.add_argument("--no-virtual-camera", action="store_true",
+                   help="do not publish to a virtual camera (preview and/or recording only)")
+    p.add_argument("--vcam-backend", help=argparse.SUPPRESS)  # "module:Class" for tests
+    p.add_argument("--at-login", action="store_true",
+                   help="started at login: start quietly, wait for the tray if it is not up yet")
+    p.add_argument("--config", type=Path, help="config file (default: the user config)")
+    p.set_defaults(func=run_live)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    cam, prot, out = config.camera, config.protect, config.output
+    if args.source is not None:
+        cam = replace(cam, source=parse_source(args.source))
+    if args.style:
+        prot = replace(prot, style=args.style)
+    if args.device:
+        out = replace(out, device=args.device)
+    if args.vcam_backend:
+        out = replace(out, backend=args.vcam_backend)
+    if args.no_virtual_camera:
+        out = replace(out, virtual_camera=False)
+    if args.preview and not args.at_login:
+        out = replace(out, preview=True)
+    return replace(config, camera=cam, protect=prot, output=out)
+
+
+def open_outputs(config: Config) -> list[FrameSink]:
+    """The virtual camera; without one, say how to get it and fall back to the preview."""
+    from faceblur_cam.app import open_virtual_camera
+    from faceblur_cam.sinks.vcam import NoVirtualCamera
+
+    if not config.output.virtual_camera:
+        return []
+    try:
+        return [open_virtual_camera(config)]
+    except NoVirtualCamera as exc:
+        if config.output.preview:
+            print(f"faceblur-cam: {exc}\n\nContinuing with the preview window only.", file=sys.stderr)
+            return []
+        raise UserError(
+            f"{exc}\n\nTo see the protected picture without a virtual camera, run: "
+            "faceblur-cam run --no-virtual-camera --preview"
+        ) from exc
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from faceblur_cam.app import build_engine
+
+    config = config_from_args(args)
+    outputs = open_outputs(config)
+    if not outputs and not config.output.preview:
+        raise UserError("nothing to publish to: enable the virtual camera or add --preview")
+    engine = build_engine(config, outputs)
+    engine.subscribe(_log_status_changes())
+    engine.start()
+    if config.output.preview:
+        engine.set_preview(True)
+    return run_headless(engine)
+
+
+def run_headless(engine: Engine) -> int:
+    """Wait for the engine; SIGINT/SIGTERM quit cleanly (exit 0)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: quitting", signum)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    while not engine.wait(0.2):
+        if stop.is_set():
+            engine.quit()
+            engine.wait(5)
+            break
+    return engine.exit_code
+
+
+def _log_status_changes() -> object:
+    last: list[tuple[object, str]] = []
+
+    def callback(status: EngineStatus) -> None:
+        key = (status.state, status.message)
+        if not last or last[0] != key:
+            last[:] = [key]
+            log.info("status: %s", status.summary)
+
+    return callback

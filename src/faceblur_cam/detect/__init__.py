@@ -1,0 +1,51 @@
+"""Face detection. ``load_detector(name, threshold)`` returns a ``FaceDetector``.
+
+``FaceDetector.detect(image, long_side=None) -> Detections`` takes a BGR frame and returns
+boxes in its pixels. Backends: onnxruntime (preferred), cv2.dnn when onnxruntime is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+
+from faceblur_cam.detect.centerface import CenterFaceDetector, OnnxRuntimeRunner, OpenCvDnnRunner
+from faceblur_cam.detect.models import ModelError, make_dynamic, resolve_model, verify
+from faceblur_cam.detections import Detections
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FaceDetector", "ModelError", "load_detector"]
+
+
+class FaceDetector(Protocol):
+    long_side: int
+
+    def detect(self, image: np.ndarray, long_side: int | None = None) -> Detections: ...
+
+
+def load_detector(
+    name: str = "centerface",
+    threshold: float = 0.2,
+    long_side: int | None = None,
+    threads: int = 1,
+    backend: str = "auto",
+) -> CenterFaceDetector:
+    """Load and verify the model; raises ``ModelError`` with a fix when it cannot."""
+    spec = resolve_model(name)
+    model = make_dynamic(verify(spec))
+    runner: OnnxRuntimeRunner | OpenCvDnnRunner
+    if backend in ("auto", "onnxruntime"):
+        try:
+            runner = OnnxRuntimeRunner(model, threads=threads)
+        except ImportError:
+            if backend == "onnxruntime":
+                raise ModelError("onnxruntime is not installed: python -m pip install onnxruntime") from None
+            log.warning("onnxruntime is not installed; using OpenCV's slower dnn module")
+            runner = OpenCvDnnRunner(model, threads=threads)
+    else:
+        runner = OpenCvDnnRunner(model, threads=threads)
+    log.info("detector %s loaded from %s (%s)", spec.name, spec.path, runner.backend)
+    return CenterFaceDetector(runner, threshold=threshold, long_side=long_side or spec.long_side)

@@ -1,0 +1,144 @@
+"""CenterFace: our own pre- and post-processing around the ONNX graph.
+
+The graph takes an RGB float image ``(1, 3, H, W)`` (0..255, H and W multiples of 32) and
+returns four maps at 1/4 resolution: a face-centre heatmap, log box sizes, centre offsets and
+five landmarks relative to the box. ``decode`` turns them into ``Detections``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from faceblur_cam.detections import Detections
+
+log = logging.getLogger(__name__)
+
+STRIDE = 4
+
+
+class ModelRunner(Protocol):
+    """Runs the graph: ``run(blob)`` -> (heatmap, scale, offset, landmarks)."""
+
+    backend: str
+
+    def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+class OnnxRuntimeRunner:
+    backend = "onnxruntime"
+
+    def __init__(self, model_bytes: bytes, threads: int = 1):
+        import onnxruntime as ort
+
+        ort.set_default_logger_severity(3)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        heatmap, scale, offset, landmarks = self._session.run(None, {self._input: blob})
+        return heatmap, scale, offset, landmarks
+
+
+class OpenCvDnnRunner:
+    """Fallback when onnxruntime is not installed (slower)."""
+
+    backend = "cv2.dnn"
+
+    def __init__(self, model_bytes: bytes, threads: int = 1):
+        self._net = cv2.dnn.readNetFromONNX(np.frombuffer(model_bytes, np.uint8))
+        self._outputs = self._net.getUnconnectedOutLayersNames()
+
+    def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self._net.setInput(blob)
+        heatmap, scale, offset, landmarks = self._net.forward(self._outputs)
+        return heatmap, scale, offset, landmarks
+
+
+def input_size(frame_wh: tuple[int, int], long_side: int, multiple: int = 32) -> tuple[int, int]:
+    """Network input (w, h): long side ~``long_side``, aspect kept, both multiples of ``multiple``."""
+    w, h = frame_wh
+    scale = long_side / max(w, h)
+    in_w = max(multiple, int(round(w * scale / multiple)) * multiple)
+    in_h = max(multiple, int(round(h * scale / multiple)) * multiple)
+    return in_w, in_h
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-scores)
+    areas = np.prod(xyxy[:, 2:] - xyxy[:, :2], axis=1)
+    keep: list[int] = []
+    while len(order):
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        lt = np.maximum(xyxy[i, :2], xyxy[rest, :2])
+        rb = np.minimum(xyxy[i, 2:], xyxy[rest, 2:])
+        inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
+        overlap = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-6)
+        order = rest[overlap <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def decode(
+    heatmap: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    landmarks: np.ndarray,
+    threshold: float,
+    nms_iou: float = 0.3,
+) -> Detections:
+    """Boxes in network-input pixels from the four output maps of one image."""
+    ys, xs = np.nonzero(heatmap[0, 0] > threshold)
+    if len(ys) == 0:
+        return Detections.empty()
+    score = heatmap[0, 0, ys, xs]
+    box_h = np.exp(scale[0, 0, ys, xs]) * STRIDE
+    box_w = np.exp(scale[0, 1, ys, xs]) * STRIDE
+    cy = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
+    cx = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
+    x1, y1 = cx - box_w / 2, cy - box_h / 2
+    xyxy = np.stack([x1, y1, x1 + box_w, y1 + box_h], axis=1)
+    lm = landmarks[0][:, ys, xs].T.reshape(-1, 5, 2)  # (N, 5, [dy, dx])
+    points = np.stack([lm[:, :, 1] * box_w[:, None] + x1[:, None],
+                       lm[:, :, 0] * box_h[:, None] + y1[:, None]], axis=2)
+    keep = nms(xyxy, score, nms_iou)
+    return Detections(xyxy[keep], score[keep], points[keep])
+
+
+class CenterFaceDetector:
+    """``detect(image)`` -> faces in a BGR frame, in the frame's pixels.
+
+    Not thread-safe: one detector per thread.
+    """
+
+    def __init__(self, runner: ModelRunner, threshold: float = 0.2, long_side: int = 640):
+        self.runner = runner
+        self.threshold = threshold
+        self.long_side = long_side
+
+    @property
+    def backend(self) -> str:
+        return self.runner.backend
+
+    def detect(self, image: np.ndarray, long_side: int | None = None) -> Detections:
+        h, w = image.shape[:2]
+        in_w, in_h = input_size((w, h), long_side or self.long_side)
+        resized = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_AREA if in_w < w else cv2.INTER_LINEAR)
+        blob = cv2.dnn.blobFromImage(resized, swapRB=True)
+        found = decode(*self.runner.run(blob), threshold=self.threshold)
+        if not len(found):
+            return found
+        sx, sy = w / in_w, h / in_h
+        xyxy = found.xyxy * np.array([sx, sy, sx, sy], np.float32)
+        xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
+        points = found.landmarks * np.array([sx, sy], np.float32)
+        return Detections(xyxy, found.scores, points)

@@ -1,0 +1,74 @@
+"""Detection with a time budget, on its own thread.
+
+``TimedDetector(detector, budget_s)`` is a callable ``image -> Detections`` for the pipeline.
+It hands the image to a dedicated thread and waits at most ``budget_s``. If the detector raises,
+misses the budget, or is still busy with an earlier frame, the call raises ``DetectionUnavailable``
+and the pipeline obscures the frame (fail closed). A late result is dropped: masks must belong
+to the frame they are applied to.
+
+Thread rules: ``__call__`` and ``close`` from one thread (the engine worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import numpy as np
+
+from faceblur_cam.detect import FaceDetector
+from faceblur_cam.detections import Detections
+
+log = logging.getLogger(__name__)
+
+
+class DetectionUnavailable(RuntimeError):
+    """No detection result for this frame."""
+
+
+class TimedDetector:
+    def __init__(self, detector: FaceDetector, budget_s: float | None = 0.25):
+        self.detector = detector
+        self.budget_s = budget_s
+        self._requests: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=1)
+        self._results: queue.Queue[tuple[int, Detections | BaseException]] = queue.Queue()
+        self._busy = threading.Event()
+        self._seq = 0
+        self._thread = threading.Thread(target=self._loop, name="faceblur-detector", daemon=True)
+        self._thread.start()
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        if self._busy.is_set():
+            raise DetectionUnavailable("detector still busy with an earlier frame")
+        self._seq += 1
+        seq = self._seq
+        self._busy.set()
+        self._requests.put(image)
+        while True:
+            try:
+                got_seq, result = self._results.get(timeout=self.budget_s)
+            except queue.Empty:
+                raise DetectionUnavailable(f"detector missed its {self.budget_s * 1000:.0f} ms budget") from None
+            if got_seq != seq:  # a late answer for an earlier frame
+                continue
+            if isinstance(result, BaseException):
+                raise DetectionUnavailable(f"detector failed: {result!r}") from result
+            return result
+
+    def close(self) -> None:
+        self._requests.put(None)
+
+    def _loop(self) -> None:
+        seq = 0
+        while True:
+            image = self._requests.get()
+            if image is None:
+                return
+            seq += 1
+            try:
+                result: Detections | BaseException = self.detector.detect(image)
+            except Exception as exc:  # reported to the caller, who fails closed
+                result = exc
+            self._busy.clear()
+            self._results.put((seq, result))

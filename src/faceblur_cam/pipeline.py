@@ -1,0 +1,109 @@
+"""The per-frame protecting step: captured frame -> published frame. Pure core.
+
+``ProtectPipeline.process(frame)`` detects (when the schedule says so), tracks, grows the face
+boxes by the margin and redacts. It never returns the raw picture: if detection raises (error,
+time budget missed), the whole frame is obscured (``FrameKind.OBSCURED``). It opens no device,
+starts no thread and reads no clock: time comes with the frame, detection is a callable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceblur_cam.detections import Detections
+from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
+from faceblur_cam.geometry import Margin, grow
+from faceblur_cam.redact import Redactor, obscure_frame, style_named
+from faceblur_cam.track import FaceTracker
+
+log = logging.getLogger(__name__)
+
+DetectFn = Callable[[np.ndarray], Detections]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Which frames get a detector pass; the others are tracked (predicted) only.
+
+    ``every=1`` runs the detector on every frame. A frame after a reset is always detected.
+    """
+
+    every: int = 1
+
+    def should_detect(self, frames_since_detection: int) -> bool:
+        return frames_since_detection + 1 >= self.every
+
+
+class ProtectPipeline:
+    def __init__(
+        self,
+        detect: DetectFn,
+        tracker: FaceTracker | None = None,
+        redactor: Redactor | None = None,
+        margin: Margin | None = None,
+        schedule: Schedule | None = None,
+    ):
+        self._detect = detect
+        self.tracker = tracker or FaceTracker()
+        self.redactor = redactor or Redactor()
+        self.margin = margin or Margin()
+        self.schedule = schedule or Schedule()
+        self._since_detection: int | None = None  # None: no successful pass since reset
+        self._failures = 0
+
+    @property
+    def style(self) -> str:
+        return self.redactor.style.name
+
+    def set_style(self, style: str) -> None:
+        self.redactor.style = style_named(style)
+
+    def reset(self) -> None:
+        """Forget all faces; the next frame is protected like the first (detected before shown)."""
+        self.tracker.reset()
+        self._since_detection = None
+
+    def process(self, frame: CapturedFrame) -> PublishedFrame:
+        image = frame.image
+        h, w = image.shape[:2]
+        if self._since_detection is None or self.schedule.should_detect(self._since_detection):
+            try:
+                found = self._detect(image)
+            except Exception as exc:
+                return self._fail_closed(frame, exc)
+            if self._failures:
+                log.info("detector recovered after %d obscured frame(s)", self._failures)
+                self._failures = 0
+            faces = self.tracker.update(found, frame.t, (w, h))
+            self._since_detection = 0
+        else:
+            faces = self.tracker.update(None, frame.t, (w, h))
+            self._since_detection += 1
+        regions = grow(faces.xyxy, self.margin)
+        out = self.redactor.redact(image.copy(), regions)
+        return PublishedFrame(
+            image=out,
+            t=frame.t,
+            kind=FrameKind.REDACTED,
+            regions=Detections(regions, faces.scores, faces.landmarks, faces.track_ids),
+            shape=self.redactor.shape,
+            name=frame.name,
+            index=frame.index,
+        )
+
+    def _fail_closed(self, frame: CapturedFrame, exc: Exception) -> PublishedFrame:
+        self._failures += 1
+        if self._failures == 1 or self._failures % 100 == 0:
+            log.warning("no detection for frame %d (%s): publishing it fully obscured", frame.index, exc)
+        self.tracker.update(None, frame.t, (frame.image.shape[1], frame.image.shape[0]))
+        return PublishedFrame(
+            image=obscure_frame(frame.image),
+            t=frame.t,
+            kind=FrameKind.OBSCURED,
+            name=frame.name,
+            index=frame.index,
+        )

@@ -1,0 +1,68 @@
+"""The virtual camera "FaceBlur Cam" through pyvirtualcam.
+
+pyvirtualcam picks a backend per OS (v4l2loopback, OBS, Unity Capture); tests register their
+own with ``pyvirtualcam.register_backend`` and pass its name as ``backend``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faceblur_cam import platform
+from faceblur_cam.errors import UserError
+from faceblur_cam.frames import PublishedFrame
+from faceblur_cam.sinks import SinkError
+
+log = logging.getLogger(__name__)
+
+
+class NoVirtualCamera(UserError):
+    """No virtual camera could be opened; the message says what to install or run."""
+
+
+def register_backend_class(spec: str) -> str:
+    """``"module:Class"`` -> registered with pyvirtualcam under ``spec``; returns the name."""
+    import importlib
+
+    import pyvirtualcam
+
+    module_name, _, class_name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise NoVirtualCamera(f"virtual camera backend {spec!r} not found: {exc}") from exc
+    pyvirtualcam.register_backend(spec, cls)
+    return spec
+
+
+class VirtualCameraSink:
+    name = "virtual camera"
+
+    def __init__(self, wh: tuple[int, int], fps: float, label: str = "FaceBlur Cam",
+                 device: str | None = None, backend: str | None = None):
+        import pyvirtualcam
+
+        if backend and ":" in backend:
+            backend = register_backend_class(backend)
+        if not device and not backend:
+            device = platform.find_virtual_camera(label)
+            if device is None and platform.needs_device_path():
+                raise NoVirtualCamera(platform.virtual_camera_hint(label))
+        platform.prepare_virtual_camera(device)
+        try:
+            self._cam = pyvirtualcam.Camera(width=wh[0], height=wh[1], fps=fps, fmt=pyvirtualcam.PixelFormat.BGR,
+                                            device=device or None, backend=backend or None)
+        except (RuntimeError, ValueError) as exc:
+            raise NoVirtualCamera(f"cannot open the virtual camera: {exc}\n\n{platform.virtual_camera_hint(label)}") from exc
+        self.device = self._cam.device
+        self.name = f"virtual camera {self.device}"
+        log.info("publishing to %s (%dx%d @ %g fps, backend %s)", self.device, wh[0], wh[1], fps, self._cam.backend)
+
+    def send(self, frame: PublishedFrame) -> None:
+        try:
+            self._cam.send(frame.image)
+        except Exception as exc:
+            raise SinkError(f"the virtual camera stopped accepting frames: {exc}") from exc
+
+    def close(self) -> None:
+        self._cam.close()

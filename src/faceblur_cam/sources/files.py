@@ -1,0 +1,140 @@
+"""Video files and image folders, offline (in order) or standing in for a camera (paced).
+
+``iter_frames(path)`` yields every frame in order (for ``faceblur-cam process``).
+``FileSource`` is a ``FrameSource`` that plays the file at its own frame rate, looped or once,
+keeping only the newest frame like a camera does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.sources import SourceError, SourceExhausted
+from faceblur_cam.sources.fit import fit
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image(p))
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"cannot read image {path} (not an image, or damaged)")
+    return image
+
+
+def native_fps(path: Path, default: float = 30.0) -> float:
+    if path.is_dir() or is_image(path):
+        return default
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
+    cap.release()
+    return fps if 1 <= fps <= 240 else default
+
+
+def iter_frames(path: Path, fps: float | None = None) -> Iterator[CapturedFrame]:
+    """All frames of a video file, an image, or a folder of images (sorted by name), in order.
+
+    Frame times are ``index / fps`` (the file's own rate, or ``fps`` for images).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path} does not exist")
+    rate = fps or native_fps(path)
+    if path.is_dir():
+        images = list_images(path)
+        if not images:
+            raise SourceError(f"{path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        for i, p in enumerate(images):
+            yield CapturedFrame(read_image(p), i / rate, i, p.name)
+        return
+    if is_image(path):
+        yield CapturedFrame(read_image(path), 0.0, 0, path.name)
+        return
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise SourceError(f"cannot open video {path} (unsupported or damaged file)")
+    try:
+        i = 0
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            yield CapturedFrame(image, i / rate, i, f"{i:06d}")
+            i += 1
+        if i == 0:
+            raise SourceError(f"{path} has no readable video frames")
+    finally:
+        cap.release()
+
+
+class FileSource:
+    """A file standing in for a camera: real-time paced, newest frame only, looped or once."""
+
+    def __init__(self, path: Path, wh: tuple[int, int] | None = None, loop: bool = True, fps: float | None = None):
+        self._path = Path(path)
+        self._wh = wh
+        self._loop = loop
+        self._fps = fps or native_fps(self._path)
+        self._frames = iter_frames(self._path, self._fps)
+        self._start = time.monotonic()
+        self._played = 0  # frames consumed from the file (including skipped ones)
+        self._index = 0
+        self._pending: CapturedFrame | None = self._next_raw()
+        if self._pending is None:
+            raise SourceError(f"{path} has no frames")
+
+    def _next_raw(self) -> CapturedFrame | None:
+        try:
+            return next(self._frames)
+        except StopIteration:
+            if not self._loop or self._played == 0:
+                return None
+            self._frames = iter_frames(self._path, self._fps)
+            return next(self._frames, None)
+
+    def read(self, timeout: float) -> CapturedFrame | None:
+        due = self._start + self._played / self._fps
+        now = time.monotonic()
+        if due - now > timeout:
+            time.sleep(timeout)
+            return None
+        if due > now:
+            time.sleep(due - now)
+        # a slow consumer skips frames instead of falling behind, like a camera
+        behind = int((time.monotonic() - self._start) * self._fps) - self._played
+        frame = self._pending
+        for _ in range(max(0, behind)):
+            self._played += 1
+            nxt = self._next_raw()
+            if nxt is None:
+                break
+            frame = nxt
+        if frame is None:
+            raise SourceExhausted(f"{self._path} ended")
+        self._played += 1
+        self._pending = self._next_raw()
+        if self._pending is None and not self._loop:
+            self._pending = None
+        self._index += 1
+        image = fit(frame.image, self._wh) if self._wh else frame.image
+        return CapturedFrame(image, time.monotonic(), self._index, frame.name)
+
+    def close(self) -> None:
+        self._frames = iter(())

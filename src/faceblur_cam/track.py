@@ -1,0 +1,149 @@
+"""Tracking: keep every face found covered through short misses. Pure: no clock, no I/O.
+
+``FaceTracker.update(detections, t)`` is called once per published frame with that frame's
+time. ``detections`` is what the detector found on *this* frame, or ``None`` when the detector
+did not run on it (then tracks are predicted). The result (a ``Detections``) is the set of face
+boxes to cover on this frame:
+
+- a new detection is returned on the very frame it is found (no confirmation delay);
+- a matched track returns the detection box of this frame (masks belong to the frame);
+- an unmatched track is predicted with its velocity and returned, grown with the time it has
+  been unseen, for ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import expand, iou_matrix
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    hold_s: float = 1.5  # unseen face in the picture: keep covering this long
+    edge_hold_s: float = 0.4  # unseen face last seen touching the frame edge
+    growth_per_s: float = 0.6  # unseen box grows by this fraction of its size per second
+    max_growth: float = 0.6  # ... up to this fraction per side
+    match_iou: float = 0.05
+    match_distance: float = 1.2  # or centres closer than this many box sizes
+    velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
+    max_speed: float = 3.0  # clamp: box sizes per second
+
+
+@dataclass
+class Track:
+    track_id: int
+    xyxy: np.ndarray  # last measured box
+    t: float  # time of the last measurement
+    score: float
+    landmarks: np.ndarray
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))  # px/s per coord
+    at_edge: bool = False
+
+    def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
+        dt = max(0.0, t - self.t)
+        box = self.xyxy + self.velocity * dt
+        growth = min(config.max_growth, config.growth_per_s * dt)
+        return expand(box, growth)[0]
+
+
+class FaceTracker:
+    """See the module docstring. Not thread-safe; one per pipeline."""
+
+    def __init__(self, config: TrackerConfig | None = None, frame_wh: tuple[int, int] | None = None):
+        self.config = config or TrackerConfig()
+        self.frame_wh = frame_wh
+        self._tracks: list[Track] = []
+        self._next_id = 0
+
+    def reset(self) -> None:
+        self._tracks = []
+
+    @property
+    def tracks(self) -> list[Track]:
+        return list(self._tracks)
+
+    def update(self, detections: Detections | None, t: float, frame_wh: tuple[int, int] | None = None) -> Detections:
+        if frame_wh is not None:
+            self.frame_wh = frame_wh
+        cfg = self.config
+        self._tracks = [tr for tr in self._tracks if t - tr.t <= (cfg.edge_hold_s if tr.at_edge else cfg.hold_s)]
+        predicted = np.array([tr.predict(t, cfg) for tr in self._tracks], np.float32).reshape(-1, 4)
+        out_boxes: list[np.ndarray] = []
+        out_scores: list[float] = []
+        out_ids: list[int] = []
+        out_landmarks: list[np.ndarray] = []
+        matched_tracks: set[int] = set()
+        if detections is not None and len(detections):
+            pairs = self._associate(predicted, detections.xyxy)
+            matched_dets = set()
+            for ti, di in pairs:
+                self._correct(self._tracks[ti], detections, di, t)
+                matched_tracks.add(ti)
+                matched_dets.add(di)
+            for di in range(len(detections)):
+                if di not in matched_dets:
+                    self._tracks.append(self._new_track(detections, di, t))
+        for i, tr in enumerate(self._tracks):
+            if tr.t == t:  # measured on this frame (matched or new)
+                box, lms = tr.xyxy, tr.landmarks
+            else:
+                box, lms = (predicted[i] if i < len(predicted) else tr.xyxy), np.full((5, 2), np.nan, np.float32)
+            out_boxes.append(box)
+            out_scores.append(tr.score)
+            out_ids.append(tr.track_id)
+            out_landmarks.append(lms)
+        if not out_boxes:
+            return Detections.empty()
+        return Detections(np.array(out_boxes), np.array(out_scores), np.array(out_landmarks), np.array(out_ids))
+
+    # -------------------------------------------------------------- internals
+    def _associate(self, predicted: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
+        """Greedy matching by IoU, then by centre distance relative to box size."""
+        if len(predicted) == 0:
+            return []
+        iou = iou_matrix(predicted, boxes)
+        pc = (predicted[:, :2] + predicted[:, 2:]) / 2
+        bc = (boxes[:, :2] + boxes[:, 2:]) / 2
+        size = np.maximum(np.max(predicted[:, 2:] - predicted[:, :2], axis=1), 1.0)
+        dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / size[:, None]
+        cost = np.where(iou >= self.config.match_iou, 1 - iou, np.where(dist <= self.config.match_distance, 1 + dist, np.inf))
+        pairs: list[tuple[int, int]] = []
+        while np.isfinite(cost).any():
+            ti, di = np.unravel_index(int(np.argmin(cost)), cost.shape)
+            pairs.append((int(ti), int(di)))
+            cost[ti, :] = np.inf
+            cost[:, di] = np.inf
+        return pairs
+
+    def _correct(self, track: Track, detections: Detections, di: int, t: float) -> None:
+        box = detections.xyxy[di]
+        dt = t - track.t
+        if dt > 0:
+            measured = (box - track.xyxy) / dt
+            size = float(np.max(box[2:] - box[:2]))
+            limit = self.config.max_speed * size
+            measured = np.clip(measured, -limit, limit)
+            a = self.config.velocity_smoothing
+            track.velocity = (a * measured + (1 - a) * track.velocity).astype(np.float32)
+        track.xyxy = box.copy()
+        track.t = t
+        track.score = float(detections.scores[di])
+        track.landmarks = detections.landmarks[di].copy()
+        track.at_edge = self._touches_edge(box)
+
+    def _new_track(self, detections: Detections, di: int, t: float) -> Track:
+        self._next_id += 1
+        box = detections.xyxy[di].copy()
+        return Track(self._next_id, box, t, float(detections.scores[di]),
+                     detections.landmarks[di].copy(), at_edge=self._touches_edge(box))
+
+    def _touches_edge(self, box: np.ndarray) -> bool:
+        if self.frame_wh is None:
+            return False
+        w, h = self.frame_wh
+        pad = 0.02 * max(w, h)
+        return bool(box[0] <= pad or box[1] <= pad or box[2] >= w - pad or box[3] >= h - pad)
