@@ -19,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from faceblur_cam.autostart import AutostartState, get_autostart, launch_command
-from faceblur_cam.autostart import desktop_entry
+from faceblur_cam.autostart import AutostartState, desktop_entry, get_autostart, launch_command
 from faceblur_cam.autostart.linux import XdgAutostart, xdg_dir
 
 NASTY_DIR = "my apps/50% $HOME \"quoted\" back\\slash 'single' #hash ~tilde (x) ünï"
@@ -47,6 +46,7 @@ def tree(root: Path) -> set[Path]:
 
 # --- the Desktop Entry format ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("argv", "exec_value"),
     [
@@ -57,7 +57,7 @@ def tree(root: Path) -> set[Path]:
         (['/a "b"/python'], '"/a \\"b\\"/python"'),
         (["/a\\b/python"], '"/a\\\\b/python"'),
         (["/a`b`/python"], '"/a\\`b\\`/python"'),
-        (["/a'b/python"], "\"/a'b/python\""),
+        (["/a'b/python"], '"/a\'b/python"'),
         (["x", ""], 'x ""'),
     ],
 )
@@ -73,7 +73,7 @@ def test_string_escaping_doubles_backslashes_after_exec_quoting() -> None:
     assert desktop_entry.parse_exec(desktop_entry.parse(text)["Exec"]) == ["/a\\b/python"]
 
 
-arg_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+arg_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"))
 
 
 @given(st.lists(arg_text, min_size=1, max_size=5))
@@ -103,7 +103,10 @@ def test_parse_requires_the_desktop_entry_group() -> None:
 
 # --- the XDG autostart entry -------------------------------------------------------------------
 
-def test_enable_writes_a_valid_entry_that_parses_back(xdg: tuple[Path, Path], tmp_path: Path) -> None:
+
+def test_enable_writes_a_valid_entry_that_parses_back(
+    xdg: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     exe = make_interpreter(tmp_path / NASTY_DIR / "bin" / "python")
     autostart = XdgAutostart(*xdg, executable=exe)
 
@@ -116,7 +119,7 @@ def test_enable_writes_a_valid_entry_that_parses_back(xdg: tuple[Path, Path], tm
     if shutil.which("desktop-file-validate") is None:
         pytest.skip("desktop-file-validate missing: install desktop-file-utils (tests/run.sh does)")
     check = subprocess.run(
-        ["desktop-file-validate", str(entry_path)], capture_output=True, text=True
+        ["desktop-file-validate", str(entry_path)], check=False, capture_output=True, text=True
     )
     assert check.returncode == 0 and check.stdout == "", check.stdout + check.stderr
     entry = desktop_entry.parse(entry_path.read_text(encoding="utf-8"))
@@ -125,11 +128,13 @@ def test_enable_writes_a_valid_entry_that_parses_back(xdg: tuple[Path, Path], tm
     assert entry["Comment"]
     assert entry["TryExec"] == exe
     assert desktop_entry.parse_exec(entry["Exec"]) == [exe, *AT_LOGIN]
-    assert "%%" in entry["Exec"]  # the % in the folder name is escaped
+    assert "%%" in entry["Exec"]  # the % in the folder name is escaped...
+    assert "GLib-based desktops will not start it" in caplog.text  # ...and GNOME's quirk named
     assert entry["Icon"] == "faceblur-cam"
-    icon = xdg[1] / "icons" / "hicolor" / "64x64" / "apps" / "faceblur-cam.png"
-    with Image.open(icon) as image:
-        assert image.size == (64, 64)
+    for size in (16, 32, 64, 256):  # the theme icon, in the size folders it is looked up in
+        icon = xdg[1] / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "faceblur-cam.png"
+        with Image.open(icon) as image:
+            assert image.size == (size, size)
 
 
 def test_glib_launches_exactly_the_stored_command(xdg: tuple[Path, Path], tmp_path: Path) -> None:
@@ -148,7 +153,9 @@ def test_glib_launches_exactly_the_stored_command(xdg: tuple[Path, Path], tmp_pa
 
     subprocess.run(
         ["gio", "launch", str(xdg[0] / "autostart" / "faceblur-cam.desktop")],
-        check=True, timeout=20, capture_output=True,
+        check=True,
+        timeout=20,
+        capture_output=True,
     )
     deadline = time.monotonic() + 10
     while not record.exists() and time.monotonic() < deadline:
@@ -177,13 +184,18 @@ def test_only_the_users_entry_and_icon_are_written(xdg: tuple[Path, Path], tmp_p
 
     assert tree(tmp_path) - before == {
         xdg[0] / "autostart" / "faceblur-cam.desktop",
-        xdg[1] / "icons" / "hicolor" / "64x64" / "apps" / "faceblur-cam.png",
+        *(
+            xdg[1] / "icons" / "hicolor" / f"{n}x{n}" / "apps" / "faceblur-cam.png"
+            for n in (16, 22, 24, 32, 48, 64, 128, 256)
+        ),
     }
     assert autostart.disable().state is AutostartState.DISABLED
     assert tree(tmp_path) == before
 
 
-def test_disable_removes_the_entry_and_twice_is_harmless(xdg: tuple[Path, Path], tmp_path: Path) -> None:
+def test_disable_removes_the_entry_and_twice_is_harmless(
+    xdg: tuple[Path, Path], tmp_path: Path
+) -> None:
     autostart = XdgAutostart(*xdg, executable=make_interpreter(tmp_path / "python"))
     assert autostart.status().state is AutostartState.DISABLED
     autostart.enable()
@@ -195,7 +207,9 @@ def test_disable_removes_the_entry_and_twice_is_harmless(xdg: tuple[Path, Path],
     assert autostart.disable() == off
 
 
-def test_missing_interpreter_is_stale_and_enable_repairs_it(xdg: tuple[Path, Path], tmp_path: Path) -> None:
+def test_missing_interpreter_is_stale_and_enable_repairs_it(
+    xdg: tuple[Path, Path], tmp_path: Path
+) -> None:
     old = make_interpreter(tmp_path / "old-venv/bin/python")
     XdgAutostart(*xdg, executable=old).enable()
     os.remove(old)
@@ -239,9 +253,17 @@ def test_entry_switched_off_by_the_desktop_reads_as_disabled(
     assert switch not in path.read_text()
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe not utf-8", b"no group here\n", b'[Desktop Entry]\nExec="/x\n'])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xff\xfe not utf-8", "damaged"),
+        (b"no group here\n", "damaged"),
+        (b'[Desktop Entry]\nExec="/x\n', "damaged"),
+        (b"[Desktop Entry]\nType=Application\n", "no command"),
+    ],
+)
 def test_damaged_entry_is_stale_and_enable_repairs_it(
-    xdg: tuple[Path, Path], tmp_path: Path, content: bytes
+    xdg: tuple[Path, Path], tmp_path: Path, content: bytes, reason: str
 ) -> None:
     path = xdg[0] / "autostart" / "faceblur-cam.desktop"
     path.parent.mkdir(parents=True)
@@ -250,11 +272,13 @@ def test_damaged_entry_is_stale_and_enable_repairs_it(
 
     status = autostart.status()
 
-    assert status.state is AutostartState.STALE and "damaged" in status.reason
+    assert status.state is AutostartState.STALE and reason in status.reason
     assert autostart.enable().enabled
 
 
-def test_unwritable_folder_gives_an_actionable_error(xdg: tuple[Path, Path], tmp_path: Path) -> None:
+def test_unwritable_folder_gives_an_actionable_error(
+    xdg: tuple[Path, Path], tmp_path: Path
+) -> None:
     from faceblur_cam.autostart import AutostartError
 
     xdg[0].mkdir()
@@ -265,7 +289,9 @@ def test_unwritable_folder_gives_an_actionable_error(xdg: tuple[Path, Path], tmp
         autostart.enable()
 
 
-def test_stored_interpreter_is_the_unresolved_venv_symlink(xdg: tuple[Path, Path], tmp_path: Path) -> None:
+def test_stored_interpreter_is_the_unresolved_venv_symlink(
+    xdg: tuple[Path, Path], tmp_path: Path
+) -> None:
     base = make_interpreter(tmp_path / "base/bin/python3.11")
     venv_python = tmp_path / "venv/bin/python"
     venv_python.parent.mkdir(parents=True)
@@ -277,25 +303,49 @@ def test_stored_interpreter_is_the_unresolved_venv_symlink(xdg: tuple[Path, Path
     assert launch_command()[0] == sys.executable  # default: sys.executable exactly as given
 
 
-def test_xdg_dirs_follow_the_base_directory_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_another_name_for_the_same_venv_python_is_not_stale(
+    xdg: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``python -m faceblur_cam`` stores ``.venv/bin/python``, the ``faceblur-cam`` script
+    ``.venv/bin/python3``: one installation. Another venv, or python2 beside python3, is not."""
+    python3 = make_interpreter(tmp_path / "venv/bin/python3")
+    (tmp_path / "venv/bin/python").symlink_to("python3")
+    python2 = make_interpreter(tmp_path / "venv/bin/python2")
+    other = make_interpreter(tmp_path / "other-venv/bin/python3")
+    XdgAutostart(*xdg, executable=python3).enable()
+
+    assert XdgAutostart(*xdg, executable=str(tmp_path / "venv/bin/python")).status().enabled
+    assert XdgAutostart(*xdg, executable=python2).status().state is AutostartState.STALE
+    assert XdgAutostart(*xdg, executable=other).status().state is AutostartState.STALE
+
+
+def test_xdg_dirs_follow_the_base_directory_spec(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert xdg_dir("XDG_CONFIG_HOME", ".config", {}) == tmp_path / "home/.config"
-    assert xdg_dir("XDG_CONFIG_HOME", ".config", {"XDG_CONFIG_HOME": "rel"}) == tmp_path / "home/.config"
+    assert (
+        xdg_dir("XDG_CONFIG_HOME", ".config", {"XDG_CONFIG_HOME": "rel"})
+        == tmp_path / "home/.config"
+    )
     assert xdg_dir("XDG_CONFIG_HOME", ".config", {"XDG_CONFIG_HOME": "/x/cfg"}) == Path("/x/cfg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     for platform in ("linux", "freebsd14"):
-        assert get_autostart(platform).location == str(tmp_path / "cfg/autostart/faceblur-cam.desktop")
+        assert get_autostart(platform).location == str(
+            tmp_path / "cfg/autostart/faceblur-cam.desktop"
+        )
 
 
 # --- for real: the written Exec command starts the app ----------------------------------------
+
 
 @pytest.mark.e2e
 def test_written_exec_starts_the_app_headless_and_it_exits_on_request(
     xdg: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The entry this venv writes, run as a desktop session would (Exec split per the spec),
-    starts FaceBlur Cam; given a file source and no tray it protects frames until SIGTERM,
-    then exits 0."""
+    starts FaceBlur Cam: on a folder of images, without a tray, it publishes protected frames
+    to a fake virtual camera until SIGTERM, then exits 0."""
     if not EVAL_IMAGES.is_dir():
         pytest.skip(f"{EVAL_IMAGES} is not here")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg[0]))
@@ -307,13 +357,26 @@ def test_written_exec_starts_the_app_headless_and_it_exits_on_request(
     argv = desktop_entry.parse_exec(entry["Exec"])
     assert argv == [sys.executable, *AT_LOGIN]
     assert os.access(entry["TryExec"], os.X_OK)
-    # a login session has no camera to spare here: same command, headless, on a file source
-    argv += ["--no-tray", "--source", str(EVAL_IMAGES), *HEADLESS_OUTPUT_ARGS]
-    env = {**os.environ, "XDG_CONFIG_HOME": str(xdg[0]), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # the login command as stored, plus: headless, a file instead of the webcam, a fake camera
+    argv += ["--no-tray", "--source", str(EVAL_IMAGES), "--vcam-backend", FAKE_VCAM]
+    published = tmp_path / "published"
+    env = {
+        **os.environ,
+        "FACEBLUR_FAKE_VCAM_DIR": str(published),
+        "PYTHONUNBUFFERED": "1",
+        # its own single-instance lock and log folder: other FaceBlur Cams may be running
+        "XDG_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    proc = subprocess.Popen(
+        argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
-        time.sleep(STARTUP_SECONDS)
+        deadline = time.monotonic() + 120  # model load on a busy 2-core machine
+        while not (published / "latest.png").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no frame published within 120 s"
+            time.sleep(0.2)
         assert proc.poll() is None, f"exited early ({proc.returncode}):\n{proc.communicate()[0]}"
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
@@ -325,5 +388,76 @@ def test_written_exec_starts_the_app_headless_and_it_exits_on_request(
     assert "Traceback" not in output, output
 
 
-HEADLESS_OUTPUT_ARGS: list[str] = []
-STARTUP_SECONDS = 8.0
+FAKE_VCAM = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"
+
+
+# --- the CLI: faceblur-cam autostart enable|disable|status ------------------------------------
+
+
+@pytest.fixture
+def cli_env(xdg: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg[0]))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg[1]))
+    return xdg[0] / "autostart" / "faceblur-cam.desktop"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from faceblur_cam.cli import main
+
+    code = main(["autostart", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_enable_status_disable(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "status")
+    assert code == 0 and out.startswith("Start at login: off\n")
+    assert "faceblur-cam autostart enable" in out
+
+    code, out, _ = cli(capsys, "enable")
+    assert code == 0 and out.startswith("Start at login: on\n")
+    assert f"entry:   {cli_env}" in out and sys.executable in out
+    assert cli_env.is_file()
+
+    code, out, _ = cli(capsys, "enable")
+    assert code == 0 and out.startswith("Start at login: on (it already was)")
+
+    code, out, _ = cli(capsys, "status")
+    assert code == 0 and out.startswith("Start at login: on\n")
+
+    code, out, _ = cli(capsys, "disable")
+    assert code == 0 and out.startswith(f"Start at login: off (removed {cli_env})")
+    assert not cli_env.exists()
+
+    code, out, _ = cli(capsys, "disable")
+    assert code == 0 and out.startswith("Start at login: off (it already was)")
+
+
+def test_cli_reports_and_repairs_a_stale_entry(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = make_interpreter(tmp_path / "deleted-venv/bin/python")
+    XdgAutostart(cli_env.parents[1], tmp_path / "data", executable=gone).enable()
+    os.remove(gone)
+
+    code, out, _ = cli(capsys, "status")
+    assert code == 0
+    assert out.startswith(f"Start at login: broken: the Python it starts, {gone}, no longer exists")
+    assert "Repair it with: faceblur-cam autostart enable" in out
+
+    code, out, _ = cli(capsys, "enable")
+    assert code == 0 and out.startswith("Start at login: on (repaired: the Python it starts")
+    assert desktop_entry.parse(cli_env.read_text())["TryExec"] == sys.executable
+
+
+def test_cli_error_is_a_message_not_a_traceback(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_env.parent.parent.mkdir(parents=True)
+    cli_env.parent.write_text("a file where the autostart folder should be")
+
+    code, out, err = cli(capsys, "enable")
+
+    assert code == 2 and out == ""
+    assert err.startswith("faceblur-cam: cannot write ") and "writable" in err
+    assert "Traceback" not in err

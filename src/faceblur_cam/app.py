@@ -69,6 +69,14 @@ def open_preview() -> FrameSink:
     return PreviewSink()
 
 
+def open_recorder(config: Config) -> FrameSink:
+    """A new recording in the configured folder; raises ``SinkError`` saying why it cannot."""
+    from faceblur_cam.sinks.recorder import Mp4Recorder, recordings_folder
+
+    cam = config.camera
+    return Mp4Recorder.in_folder(recordings_folder(config.recording.folder), (cam.width, cam.height), cam.fps)
+
+
 @dataclass
 class LiveApp:
     engine: Engine
@@ -90,6 +98,7 @@ def build_engine(config: Config, outputs: list[FrameSink]) -> Engine:
         placeholders=PlaceholderCards((config.camera.width, config.camera.height)),
         outputs=outputs,
         open_preview=open_preview,
+        open_recorder=lambda: open_recorder(config),
         fps=config.camera.fps,
         quit_when_source_ends=True,
     )

@@ -68,12 +68,10 @@ class Detections:
         return (self.xyxy[:, 0:2] + self.xyxy[:, 2:4]) / 2
 
     def to_xywh(self) -> list[list[int]]:
-        """Integer ``[x, y, w, h]`` rows (the ``--boxes`` file format)."""
-        out = []
-        for x1, y1, x2, y2 in self.xyxy:
-            out.append([int(np.floor(x1)), int(np.floor(y1)),
-                        int(np.ceil(x2 - np.floor(x1))), int(np.ceil(y2 - np.floor(y1)))])
-        return out
+        """Integer ``[x, y, w, h]`` rows (the ``--boxes`` file format), widened to whole pixels."""
+        x1y1 = np.floor(self.xyxy[:, :2]).astype(int)
+        x2y2 = np.ceil(self.xyxy[:, 2:]).astype(int)
+        return [[int(a), int(b), int(c - a), int(d - b)] for (a, b), (c, d) in zip(x1y1, x2y2)]
 
     @staticmethod
     def concat(items: list[Detections]) -> Detections:

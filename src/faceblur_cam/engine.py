@@ -62,7 +62,8 @@ class EngineStatus:
         """One line for a tray status item or a log line."""
         if self.state is EngineState.PROTECTING:
             faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
-            text = f"Protecting: {faces}, {self.fps:.0f} fps"
+            # the rate is unknown until the second frame: no "0 fps" on the first status
+            text = f"Protecting: {faces}, {self.fps:.0f} fps" if self.fps >= 0.5 else f"Protecting: {faces}"
         elif self.state is EngineState.PAUSED:
             text = "Paused"
         elif self.state is EngineState.STARTING:
@@ -164,6 +165,16 @@ class Engine:
 
     def quit(self) -> None:
         self._commands.put(("quit", None))
+
+    @property
+    def can_record(self) -> bool:
+        """True when recording is wired in (a UI offers "Start recording" only then)."""
+        return self._parts.open_recorder is not None
+
+    @property
+    def can_preview(self) -> bool:
+        """True when a preview window can be opened."""
+        return self._parts.open_preview is not None
 
     def status(self) -> EngineStatus:
         with self._lock:

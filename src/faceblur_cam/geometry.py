@@ -19,23 +19,52 @@ class Margin:
     width: float = 1.6
     height: float = 1.75
     lift: float = 0.12
+    profile: float = 1.2  # a turned head: extend the side away from the nose by this x yaw x width
 
     def scaled(self, factor: float) -> Margin:
-        return Margin(1 + (self.width - 1) * factor, 1 + (self.height - 1) * factor, self.lift * factor)
+        return Margin(1 + (self.width - 1) * factor, 1 + (self.height - 1) * factor, self.lift * factor,
+                      self.profile * factor)
 
 
-def grow(xyxy: np.ndarray, margin: Margin) -> np.ndarray:
-    """Boxes grown by ``margin``; the result always contains the input boxes."""
+def yaw(xyxy: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+    """How far each face is turned: nose offset from the box centre in box widths (0 = frontal,
+    negative = nose towards the left of the image). 0 where landmarks are unknown."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    if landmarks is None or len(landmarks) != len(xyxy):
+        return np.zeros(len(xyxy), np.float32)
+    w = np.maximum(xyxy[:, 2] - xyxy[:, 0], 1e-6)
+    offset = (landmarks[:, 2, 0] - (xyxy[:, 0] + xyxy[:, 2]) / 2) / w
+    return np.clip(np.nan_to_num(offset, nan=0.0), -0.5, 0.5).astype(np.float32)
+
+
+def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) -> np.ndarray:
+    """Boxes grown by ``margin``; the result always contains the input boxes.
+
+    With landmarks, a face in profile also grows towards the back of the head (hair, ear).
+    """
     xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
     wh = xyxy[:, 2:] - xyxy[:, :2]
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
     centre[:, 1] -= margin.lift * wh[:, 1]
     half = wh * np.array([margin.width, margin.height], np.float32) / 2
     out = np.concatenate([centre - half, centre + half], axis=1)
+    back = margin.profile * yaw(xyxy, landmarks) * wh[:, 0]
+    out[:, 0] -= np.maximum(back, 0)  # nose to the right: the back of the head is on the left
+    out[:, 2] += np.maximum(-back, 0)
     # never smaller than the original on any side (a big lift must not uncover the chin)
     out[:, :2] = np.minimum(out[:, :2], xyxy[:, :2])
     out[:, 2:] = np.maximum(out[:, 2:], xyxy[:, 2:])
     return out.astype(np.float32)
+
+
+def snap_out(xyxy: np.ndarray) -> np.ndarray:
+    """Boxes widened to whole pixels (floor the corners' left/top, ceil right/bottom).
+
+    Regions are snapped before redaction so that the integer ``[x, y, w, h]`` reported for them
+    describes exactly the area that was redacted.
+    """
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    return np.concatenate([np.floor(xyxy[:, :2]), np.ceil(xyxy[:, 2:])], axis=1).astype(np.float32)
 
 
 def expand(xyxy: np.ndarray, fraction: np.ndarray | float) -> np.ndarray:
@@ -68,30 +97,27 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def region_mask(regions: np.ndarray, wh: tuple[int, int], shape: str = "ellipse") -> np.ndarray:
-    """Boolean ``(h, w)`` mask of the redacted area: ellipses (or boxes) inscribed in regions."""
-    import cv2
+    """Boolean ``(h, w)`` mask of the redacted area: ellipses (or boxes) inscribed in regions.
 
+    Exactly the pixels ``Redactor`` changes (both use ``shape_mask``).
+    """
     w, h = wh
-    mask = np.zeros((h, w), np.uint8)
-    for x1, y1, x2, y2 in np.asarray(regions, np.float64).reshape(-1, 4):
-        if shape == "box":
-            xi1, yi1, xi2, yi2 = clip_int(np.array([[x1, y1, x2, y2]]), wh)[0]
-            mask[yi1:yi2, xi1:xi2] = 1
-        else:
-            draw_ellipse(mask, (x1, y1, x2, y2))
-    return mask.astype(bool)
+    mask = np.zeros((h, w), bool)
+    regions = np.asarray(regions, np.float32).reshape(-1, 4)
+    for region, (x1, y1, x2, y2) in zip(regions, clip_int(regions, wh)):
+        if x2 > x1 and y2 > y1:
+            mask[y1:y2, x1:x2] |= shape_mask(region, (int(x1), int(y1), int(x2), int(y2)), shape)
+    return mask
 
 
-SHIFT = 4  # sub-pixel bits for cv2.ellipse
-
-
-def draw_ellipse(mask: np.ndarray, xyxy: tuple[float, float, float, float], offset: tuple[int, int] = (0, 0)) -> None:
-    """Fill the ellipse inscribed in ``xyxy`` (image pixels) into ``mask`` (a crop at ``offset``)."""
-    import cv2
-
-    x1, y1, x2, y2 = xyxy
-    scale = 1 << SHIFT
-    centre = (int(round(((x1 + x2) / 2 - offset[0] - 0.5) * scale)),
-              int(round(((y1 + y2) / 2 - offset[1] - 0.5) * scale)))
-    axes = (max(1, int(round((x2 - x1) / 2 * scale))), max(1, int(round((y2 - y1) / 2 * scale))))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=SHIFT)
+def shape_mask(region: np.ndarray, crop: tuple[int, int, int, int], shape: str = "ellipse") -> np.ndarray:
+    """Boolean mask over the pixel ``crop`` (x1, y1, x2, y2) of the ellipse inscribed in
+    ``region`` (float xyxy, may reach outside the crop): pixels whose centre lies inside."""
+    x1, y1, x2, y2 = crop
+    if shape == "box":
+        return np.ones((y2 - y1, x2 - x1), bool)
+    rx1, ry1, rx2, ry2 = (float(v) for v in region)
+    a, b = max((rx2 - rx1) / 2, 1e-6), max((ry2 - ry1) / 2, 1e-6)
+    dx = ((np.arange(x1, x2, dtype=np.float32) + 0.5) - (rx1 + rx2) / 2) / a
+    dy = ((np.arange(y1, y2, dtype=np.float32) + 0.5) - (ry1 + ry2) / 2) / b
+    return (dy[:, None] ** 2 + dx[None, :] ** 2) <= 1.0

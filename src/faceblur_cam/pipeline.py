@@ -16,7 +16,7 @@ import numpy as np
 
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
-from faceblur_cam.geometry import Margin, grow
+from faceblur_cam.geometry import Margin, grow, snap_out
 from faceblur_cam.redact import Redactor, obscure_frame, style_named
 from faceblur_cam.track import FaceTracker
 
@@ -83,7 +83,7 @@ class ProtectPipeline:
         else:
             faces = self.tracker.update(None, frame.t, (w, h))
             self._since_detection += 1
-        regions = grow(faces.xyxy, self.margin)
+        regions = snap_out(grow(faces.xyxy, self.margin, faces.landmarks))
         out = self.redactor.redact(image.copy(), regions)
         return PublishedFrame(
             image=out,

@@ -14,7 +14,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from faceblur_cam.geometry import clip_int, draw_ellipse
+from faceblur_cam.geometry import clip_int, shape_mask
 
 
 class Style(Protocol):
@@ -109,9 +109,8 @@ class Redactor:
             if self.shape == "box":
                 crop[...] = obscured
                 continue
-            mask = np.zeros(crop.shape[:2], np.uint8)
-            draw_ellipse(mask, tuple(float(v) for v in region), offset=(int(x1), int(y1)))  # type: ignore[arg-type]
-            np.copyto(crop, obscured, where=mask.astype(bool)[:, :, None])
+            mask = shape_mask(region, (int(x1), int(y1), int(x2), int(y2)))
+            np.copyto(crop, obscured, where=mask[:, :, None])
         return image
 
 

@@ -90,8 +90,10 @@ class FaceTracker:
         for i, tr in enumerate(self._tracks):
             if tr.t == t:  # measured on this frame (matched or new)
                 box, lms = tr.xyxy, tr.landmarks
-            else:
-                box, lms = (predicted[i] if i < len(predicted) else tr.xyxy), np.full((5, 2), np.nan, np.float32)
+            else:  # predicted: carry the last landmarks along with the box
+                box = predicted[i] if i < len(predicted) else tr.xyxy
+                shift = (box[:2] + box[2:]) / 2 - (tr.xyxy[:2] + tr.xyxy[2:]) / 2
+                lms = tr.landmarks + shift
             out_boxes.append(box)
             out_scores.append(tr.score)
             out_ids.append(tr.track_id)

@@ -6,10 +6,11 @@ Disabling removes the file: systemd's xdg-autostart generator ignores
 own settings switched our entry off (``Hidden=true`` or ``X-GNOME-Autostart-enabled=false``),
 status reports DISABLED with that reason and ``enable`` rewrites the entry.
 
-Icon: the entry says ``Icon=faceblur-cam``, and ``enable`` copies the packaged PNG to
-``$XDG_DATA_HOME/icons/hicolor/64x64/apps/faceblur-cam.png`` (default ``~/.local/share``), so the
-entry never points into a source checkout or a site-packages folder that may move; ``disable``
-removes that copy again.
+Icon: the entry says ``Icon=faceblur-cam`` and ``enable`` copies the app icon the tray draws
+(package data ``data/icons/app-<size>.png``) into the user's icon theme folder
+``$XDG_DATA_HOME/icons/hicolor/<size>x<size>/apps/faceblur-cam.png`` (default
+``~/.local/share``), so the entry never points into a source checkout or a site-packages folder
+that may move; ``disable`` removes those copies again.
 """
 
 from __future__ import annotations
@@ -21,20 +22,15 @@ from pathlib import Path
 
 from faceblur_cam import APP_NAME
 from faceblur_cam.autostart import desktop_entry
-from faceblur_cam.autostart.files import FileStore, LocalFiles
-from faceblur_cam.autostart.model import (
-    AutostartError,
-    AutostartState,
-    AutostartStatus,
-    judge,
-    launch_command,
-)
+from faceblur_cam.autostart.file_entry import FileEntry
+from faceblur_cam.autostart.files import FileStore
+from faceblur_cam.autostart.model import AutostartError
 
 log = logging.getLogger(__name__)
 
 ENTRY_NAME = "faceblur-cam.desktop"
 ICON_NAME = "faceblur-cam"
-ICON_RESOURCE = "faceblur-cam.png"
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)  # the hicolor theme's standard app sizes
 COMMENT = "Obscures every face in your webcam picture before any call sees it"
 
 
@@ -45,12 +41,9 @@ def xdg_dir(variable: str, default: str, environ: dict[str, str] | None = None) 
     return Path(value) if os.path.isabs(value) else Path.home() / default
 
 
-class XdgAutostart:
-    """The XDG autostart entry of one user.
-
-    ``config_home`` / ``data_home`` are the XDG base folders; ``executable`` the Python to store
-    (default ``sys.executable``); ``files`` the filesystem (a fake in tests).
-    """
+class XdgAutostart(FileEntry):
+    """The XDG autostart entry of one user; ``config_home`` / ``data_home`` are the XDG base
+    folders, the rest as :class:`FileEntry`."""
 
     def __init__(
         self,
@@ -59,19 +52,20 @@ class XdgAutostart:
         executable: str | None = None,
         files: FileStore | None = None,
     ) -> None:
-        self.entry_path = config_home / "autostart" / ENTRY_NAME
-        self.icon_path = data_home / "icons" / "hicolor" / "64x64" / "apps" / f"{ICON_NAME}.png"
-        self._executable = executable
-        self._files = files or LocalFiles()
+        super().__init__(config_home / "autostart" / ENTRY_NAME, executable, files)
+        self.icon_paths = {
+            size: data_home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{ICON_NAME}.png"
+            for size in ICON_SIZES
+        }
 
-    @property
-    def location(self) -> str:
-        return str(self.entry_path)
-
-    def entry_text(self) -> str:
-        """The complete ``.desktop`` file that ``enable`` writes."""
-        argv = launch_command(self._executable)
-        return desktop_entry.render(
+    def render(self, argv: list[str]) -> bytes:
+        if "%" in argv[0]:
+            # GLib looks the program up before expanding %%, so GNOME skips such an entry
+            log.warning(
+                "the Python path contains '%%'; GNOME and other GLib-based desktops will not "
+                "start it at login. Install FaceBlur Cam in a folder without '%%' in its path."
+            )
+        text = desktop_entry.render(
             [
                 ("Type", "Application"),
                 ("Version", "1.0"),  # every key used here is in 1.0
@@ -86,67 +80,29 @@ class XdgAutostart:
                 ("X-GNOME-Autostart-enabled", "true"),
             ]
         )
-
-    def status(self) -> AutostartStatus:
         try:
-            data = self._files.read_bytes(self.entry_path)
-        except OSError as exc:
-            reason = f"the entry cannot be read ({exc.strerror or exc})"
-            return AutostartStatus(AutostartState.STALE, self.location, (), reason)
-        if data is None:
-            return AutostartStatus(AutostartState.DISABLED, self.location)
-        try:
-            entry = desktop_entry.parse(data.decode("utf-8"))
-            stored = desktop_entry.parse_exec(entry.get("Exec", ""))
-        except (UnicodeDecodeError, ValueError) as exc:
-            reason = f"the entry is damaged ({exc})"
-            return AutostartStatus(AutostartState.STALE, self.location, (), reason)
-        if entry.get("Hidden", "").lower() == "true" or (
-            entry.get("X-GNOME-Autostart-enabled", "").lower() == "false"
-        ):
-            reason = "it was switched off in the desktop's startup settings"
-            return AutostartStatus(AutostartState.DISABLED, self.location, tuple(stored), reason)
-        return judge(self.location, stored, launch_command(self._executable))
-
-    def enable(self) -> AutostartStatus:
-        text = self.entry_text()  # raises AutostartError before anything is written
-        try:
-            self._write_icon()
-            self._files.write_bytes(self.entry_path, text.encode("utf-8"))
+            return text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise AutostartError(
-                f"cannot write {self.entry_path}: the Python path is not valid UTF-8 ({exc})"
+                f"cannot write {self.path}: the Python path {argv[0]!r} is not valid UTF-8"
             ) from exc
-        except OSError as exc:
-            raise AutostartError(
-                f"cannot write {exc.filename or self.entry_path}: {exc.strerror or exc}. "
-                "Check that the folder is yours and writable, then try again."
-            ) from exc
-        log.info("autostart enabled: %s", self.entry_path)
-        if "%" in launch_command(self._executable)[0]:
-            # GLib looks the program up before expanding %%, so GNOME skips such an entry
-            log.warning(
-                "the Python path contains '%%'; GNOME and other GLib-based desktops will not "
-                "start it at login. Install FaceBlur Cam in a folder without '%%' in its path."
-            )
-        return self.status()
 
-    def disable(self) -> AutostartStatus:
-        try:
-            self._files.remove(self.entry_path)
-            self._files.remove(self.icon_path)
-        except OSError as exc:
-            raise AutostartError(
-                f"cannot remove {exc.filename or self.entry_path}: {exc.strerror or exc}. "
-                "Delete that file by hand to stop FaceBlur Cam starting at login."
-            ) from exc
-        log.info("autostart disabled: removed %s", self.entry_path)
-        return self.status()
+    def read(self, data: bytes) -> tuple[list[str], str]:
+        entry = desktop_entry.parse(data.decode("utf-8"))
+        stored = desktop_entry.parse_exec(entry.get("Exec", ""))
+        off = entry.get("Hidden", "").lower() == "true" or (
+            entry.get("X-GNOME-Autostart-enabled", "").lower() == "false"
+        )
+        return stored, "it was switched off in the desktop's startup settings" if off else ""
 
-    def _write_icon(self) -> None:
-        png = resources.files("faceblur_cam").joinpath("data", ICON_RESOURCE).read_bytes()
-        if self._files.read_bytes(self.icon_path) != png:
-            self._files.write_bytes(self.icon_path, png)
+    def companions(self) -> dict[Path, bytes]:
+        """The packaged app icon in each theme size; a missing icon is cosmetic (a warning)."""
+        folder = resources.files("faceblur_cam") / "data" / "icons"
+        sources = {path: folder / f"app-{size}.png" for size, path in self.icon_paths.items()}
+        icons = {path: src.read_bytes() for path, src in sources.items() if src.is_file()}
+        if not icons:
+            log.warning("no app icon in the package (data/icons/app-*.png); entry has no icon")
+        return icons
 
 
 def from_environment(executable: str | None = None) -> XdgAutostart:

@@ -57,6 +57,8 @@ class Autostart(Protocol):
     ``enable`` writes (or repairs) the entry and ``disable`` removes it; both are idempotent,
     return the status read back afterwards, touch only the current user's own files or registry
     keys, and raise :class:`AutostartError` with an actionable message when they cannot.
+    ``status`` reports unreadable entries as STALE; it raises AutostartError only when this
+    Python's own path is unknown (``sys.executable`` empty), as ``enable`` would.
     """
 
     @property
@@ -83,22 +85,35 @@ def launch_command(executable: str | None = None) -> list[str]:
     return [exe, *AT_LOGIN_ARGS]
 
 
-def judge(location: str, stored: Sequence[str] | None, expected: Sequence[str]) -> AutostartStatus:
-    """Status of an entry whose stored command is ``stored`` (None = no entry).
+def judge(location: str, stored: Sequence[str], expected: Sequence[str]) -> AutostartStatus:
+    """Status of an existing, switched-on entry whose stored command is ``stored``.
 
-    STALE when the stored interpreter is missing or the command differs from ``expected``.
+    STALE when the stored interpreter is missing or the command differs from ``expected``;
+    the interpreter counts as the same when :func:`same_interpreter` says so.
     """
-    if stored is None:
-        return AutostartStatus(AutostartState.DISABLED, location)
     command = tuple(stored)
-    if not command or not os.path.isfile(command[0]):
-        missing = command[0] if command else "(empty command)"
-        reason = f"the Python it starts, {missing}, no longer exists"
+    if not command:
+        return AutostartStatus(AutostartState.STALE, location, command, "the entry has no command")
+    if not os.path.isfile(command[0]):
+        reason = f"the Python it starts, {command[0]}, no longer exists"
         return AutostartStatus(AutostartState.STALE, location, command, reason)
-    if command != tuple(expected):
+    if command[1:] != tuple(expected[1:]) or not same_interpreter(command[0], expected[0]):
         reason = f"it starts {format_argv(command)} instead of {format_argv(expected)}"
         return AutostartStatus(AutostartState.STALE, location, command, reason)
     return AutostartStatus(AutostartState.ENABLED, location, command)
+
+
+def same_interpreter(stored: str, current: str) -> bool:
+    """True when both paths run the same Python environment: equal, or two names in one folder
+    for one file (a venv's ``python`` and ``python3``; the console script uses the latter).
+
+    The folder must match as written: two venvs' ``python`` links resolve to the same base
+    interpreter but are different installations.
+    """
+    if stored == current:
+        return True
+    same_folder = os.path.dirname(stored) == os.path.dirname(current)
+    return same_folder and os.path.realpath(stored) == os.path.realpath(current)
 
 
 def format_argv(argv: Sequence[str]) -> str:

@@ -94,7 +94,7 @@ class RunKeyAutostart:
 
     @property
     def location(self) -> str:
-        return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{VALUE_NAME}"
+        return f'HKEY_CURRENT_USER\\{RUN_KEY} (value "{VALUE_NAME}")'
 
     def command(self) -> list[str]:
         """The argv that ``enable`` stores."""

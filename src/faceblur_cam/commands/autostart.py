@@ -51,7 +51,9 @@ def run_autostart(args: argparse.Namespace) -> int:
     else:
         after = autostart.disable()
         had_entry = before.state is not AutostartState.DISABLED or bool(before.command)
-        lines = describe(after, note=f"removed {before.location}" if had_entry else "it already was")
+        lines = describe(
+            after, note=f"removed {before.location}" if had_entry else "it already was"
+        )
     print("\n".join(lines))
     return 0
 
@@ -61,7 +63,7 @@ def _enable_note(before: AutostartStatus) -> str:
         return "it already was"
     if before.state is AutostartState.STALE:
         return f"repaired: {before.reason}"
-    return ""
+    return "switched back on" if before.reason else ""
 
 
 def describe(status: AutostartStatus, note: str = "") -> list[str]:

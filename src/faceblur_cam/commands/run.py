@@ -7,12 +7,14 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from faceblur_cam.config import STYLES, Config, load_config, parse_source
 from faceblur_cam.engine import Engine, EngineStatus
 from faceblur_cam.errors import UserError
+from faceblur_cam.single_instance import InstanceLock
 from faceblur_cam.sinks import FrameSink
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--device", help="virtual camera device to publish to (default: found by its label)")
     p.add_argument("--no-virtual-camera", action="store_true",
                    help="do not publish to a virtual camera (preview and/or recording only)")
+    p.add_argument("--record", action="store_true",
+                   help="start recording what is published to an MP4 at once (works with --no-virtual-camera)")
+    p.add_argument("--record-dir", type=Path,
+                   help="folder for recordings (default: your Videos folder / FaceBlur Cam)")
     p.add_argument("--vcam-backend", help=argparse.SUPPRESS)  # "module:Class" for tests
     p.add_argument("--at-login", action="store_true",
                    help="started at login: start quietly, wait for the tray if it is not up yet")
@@ -54,7 +60,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         out = replace(out, virtual_camera=False)
     if args.preview and not args.at_login:
         out = replace(out, preview=True)
-    return replace(config, camera=cam, protect=prot, output=out)
+    recording = replace(config.recording, folder=str(args.record_dir)) if args.record_dir else config.recording
+    return replace(config, camera=cam, protect=prot, output=out, recording=recording)
 
 
 def open_outputs(config: Config) -> list[FrameSink]:
@@ -80,15 +87,47 @@ def run_live(args: argparse.Namespace) -> int:
     from faceblur_cam.app import build_engine
 
     config = config_from_args(args)
+    instance = claim_instance()
+    if instance is None:
+        return 0
     outputs = open_outputs(config)
-    if not outputs and not config.output.preview:
-        raise UserError("nothing to publish to: enable the virtual camera or add --preview")
+    record_only = not outputs and not config.output.preview
+    if record_only and not args.record:
+        raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
     engine = build_engine(config, outputs)
     engine.subscribe(_log_status_changes())
+    if record_only:
+        engine.subscribe(_quit_when_recording_ends(engine))
     engine.start()
+    if args.record:
+        engine.start_recording()
     if config.output.preview:
         engine.set_preview(True)
-    return run_headless(engine)
+    instance.serve(lambda _command: engine.set_preview(True))
+    if args.no_tray:
+        return run_headless(engine)
+    from faceblur_cam.tray import run_tray
+
+    return run_tray(engine, config, at_login=args.at_login, headless=run_headless)
+
+
+def claim_instance() -> InstanceLock | None:
+    """Become the one running instance (and log to the user log file), or ask the running one
+    to show its preview and return None. Runs before the camera is opened: a second launch
+    never fights over it."""
+    from faceblur_cam.logs import setup_file_logging
+    from faceblur_cam.single_instance import ask_running_instance, claim
+
+    instance = claim()
+    if instance is None:
+        if not ask_running_instance("show"):
+            raise UserError("FaceBlur Cam is already running but did not answer; quit it from its "
+                            "tray icon (or end the process) and start it again")
+        print("FaceBlur Cam is already running; it will show its preview window.")
+        return None
+    path = setup_file_logging()
+    log.info("FaceBlur Cam starting (log file: %s)", path)
+    return instance
 
 
 def run_headless(engine: Engine) -> int:
@@ -109,7 +148,20 @@ def run_headless(engine: Engine) -> int:
     return engine.exit_code
 
 
-def _log_status_changes() -> object:
+def _quit_when_recording_ends(engine: Engine) -> Callable[[EngineStatus], None]:
+    """Recording is the only output: when it fails there is nothing left to do, so say why and quit."""
+
+    def callback(status: EngineStatus) -> None:
+        failed = status.message.startswith(("Recording failed", "Recording stopped"))
+        if failed and not status.recording and engine.exit_code == 0:
+            print(f"faceblur-cam: {status.message}", file=sys.stderr)
+            engine.exit_code = 1  # subscribers run on the worker thread, which owns exit_code
+            engine.quit()
+
+    return callback
+
+
+def _log_status_changes() -> Callable[[EngineStatus], None]:
     last: list[tuple[object, str]] = []
 
     def callback(status: EngineStatus) -> None:

@@ -1,17 +1,33 @@
 """Platform specifics behind one small API; the implementation is chosen in ``_impl()`` only.
 
 - ``find_virtual_camera(label)``: the ``device`` argument for pyvirtualcam (Linux: the
-  ``/dev/videoN`` whose v4l2 name is ``label``), or ``None`` to let the backend choose.
+  v4l2loopback ``/dev/videoN`` whose label is ``label``, never a physical camera), or ``None``
+  to let the backend choose.
 - ``is_virtual_camera(source)``: True when a capture source is a virtual camera (never read
   our own output as input).
-- ``virtual_camera_hint()``: what the user must run/install to get the "FaceBlur Cam" device.
-- ``list_video_devices()``: ``[(path, name, is_loopback)]`` for ``faceblur-cam devices``.
+- ``prepare_virtual_camera(device)``: work around driver quirks right before opening
+  ``device`` for output; never raises.
+- ``explain_output_error(device, label, error)``: an actionable message for a failure to open
+  or write the virtual camera (device busy, removed, no permission).
+- ``virtual_camera_hint(label)``: what the user must run/install to get the device.
+- ``needs_device_path()``: True where the device must be found by label before opening.
+- ``list_video_devices()``: ``[(path, name, is_virtual)]`` for ``faceblur-cam devices``.
+- ``virtual_camera_checks(label)``, ``camera_checks()``: doctor findings for this OS.
+- ``setup_plan(label)``: the commands (Linux) or instructions that create the device.
+- ``open_folder(path)``: show a folder in the desktop's file manager (does not wait for it).
+- ``display_available()``: False when windows cannot be shown (Linux without X11/Wayland).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from faceblur_cam.doctor.result import CheckResult
+    from faceblur_cam.platform.plan import SetupPlan
 
 
 def _impl() -> ModuleType:
@@ -22,6 +38,11 @@ def _impl() -> ModuleType:
     else:  # Linux and other Unix with v4l2
         from faceblur_cam.platform import linux as impl
     return impl
+
+
+def os_name() -> str:
+    """"Linux", "Windows" or "macOS", for messages."""
+    return {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, "Linux")
 
 
 def find_virtual_camera(label: str) -> str | None:
@@ -41,10 +62,43 @@ def list_video_devices() -> list[tuple[str, str, bool]]:
 
 
 def needs_device_path() -> bool:
-    """True where pyvirtualcam must be given the device path (Linux: else it may pick any loopback)."""
+    """True where pyvirtualcam must be given the device path (Linux: else it may pick any
+    loopback device, e.g. OBS's)."""
     return bool(_impl().NEEDS_DEVICE_PATH)
 
 
 def prepare_virtual_camera(device: str | None) -> None:
-    """Work around driver quirks before opening ``device`` for output (Linux: v4l2loopback)."""
+    """Work around driver quirks before opening ``device`` for output (Linux: the
+    v4l2loopback 0.12.7 restart bug). Never raises."""
     _impl().prepare_virtual_camera(device)
+
+
+def explain_output_error(device: str | None, label: str, error: BaseException) -> str:
+    """One actionable sentence for failing to open/write the virtual camera ``device``."""
+    return str(_impl().explain_output_error(device, label, error))
+
+
+def virtual_camera_checks(label: str = "FaceBlur Cam") -> list[CheckResult]:
+    """Doctor findings about the virtual camera driver and device on this OS."""
+    return list(_impl().virtual_camera_checks(label))
+
+
+def camera_checks() -> list[CheckResult]:
+    """Doctor findings about the physical camera(s) on this OS."""
+    return list(_impl().camera_checks())
+
+
+def setup_plan(label: str = "FaceBlur Cam") -> SetupPlan:
+    """What ``faceblur-cam setup`` prints (and on Linux can run) on this OS."""
+    plan: SetupPlan = _impl().setup_plan(label)
+    return plan
+
+
+def open_folder(path: Path) -> None:
+    """Show ``path`` in the file manager; raises OSError when no file manager can be started."""
+    _impl().open_folder(path)
+
+
+def display_available() -> bool:
+    """False when no window can be shown; opening one then would abort the process (Qt)."""
+    return bool(_impl().display_available())

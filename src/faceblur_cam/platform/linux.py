@@ -6,16 +6,23 @@ Public functions follow the contracts in ``faceblur_cam.platform``. Doctor check
 
 from __future__ import annotations
 
-NEEDS_DEVICE_PATH = True  # pyvirtualcam must be given the device path here
-
 import errno
 import logging
 import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceblur_cam.platform import linux_sysfs, linux_v4l2
 from faceblur_cam.platform.linux_sysfs import VideoDevice
 
+if TYPE_CHECKING:
+    from faceblur_cam.doctor.result import CheckResult
+    from faceblur_cam.platform.plan import SetupPlan
+
 log = logging.getLogger(__name__)
+
+NEEDS_DEVICE_PATH = True  # else pyvirtualcam may pick any loopback device, e.g. OBS's
 
 
 def list_video_devices() -> list[tuple[str, str, bool]]:
@@ -47,9 +54,13 @@ def is_virtual_camera(source: int | str) -> bool:
 
 
 def prepare_virtual_camera(device: str | None) -> None:
-    """Run the v4l2loopback 0.12.7 "unstick" on ``device`` if it has lost its OUTPUT
-    capability (see ``linux_v4l2.restore_output``). Never raises; a device that cannot be
-    opened is left for the real open to report."""
+    """Run the v4l2loopback 0.12.7 "unstick" on ``device`` if a previous writer left it
+    stuck (see ``linux_v4l2.restore_output``). Never raises; a device that cannot be opened
+    is left for the real open to report.
+
+    With exclusive_caps=1 the device offers OUTPUT when idle and CAPTURE while a writer is
+    active; stuck, it offers neither. Only that last state is repaired, so another program
+    that is writing now is never disturbed (our open then fails with a "busy" message)."""
     if device is None:
         return
     try:
@@ -57,7 +68,7 @@ def prepare_virtual_camera(device: str | None) -> None:
     except OSError as exc:
         log.debug("cannot query %s before opening it: %s", device, exc)
         return
-    if cap.output:
+    if cap.output or cap.capture:
         return
     log.info("%s lost its output capability (v4l2loopback bug); restoring it", device)
     linux_v4l2.restore_output(device)
@@ -87,3 +98,30 @@ def virtual_camera_hint(label: str) -> str:
         "  faceblur-cam setup --apply    (runs them through sudo)\n"
         "Until then, use --preview to see the protected picture."
     )
+
+
+def open_folder(path: Path) -> None:
+    subprocess.Popen(["xdg-open", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def virtual_camera_checks(label: str) -> list[CheckResult]:
+    from faceblur_cam.platform import linux_checks
+
+    return linux_checks.virtual_camera_checks(label)
+
+
+def camera_checks() -> list[CheckResult]:
+    from faceblur_cam.platform import linux_checks
+
+    return linux_checks.camera_checks()
+
+
+def setup_plan(label: str) -> SetupPlan:
+    from faceblur_cam.platform import linux_setup
+
+    return linux_setup.plan(linux_setup.observe(), label)

@@ -103,17 +103,43 @@ def loopback_module(root: Path = ROOT) -> LoopbackModule | None:
         return None
     raw = _read(base / "parameters" / "exclusive_caps") or ""
     flags = tuple(v.strip().upper() in ("Y", "1") for v in raw.split(",") if v.strip())
-    return LoopbackModule(version=_read(base / "version") or "", exclusive_caps=flags)
+    # Debian's 0.12.7 DKMS build has no /sys/module/v4l2loopback/version and no version=
+    # in its .modinfo; its DKMS build path (/var/lib/dkms/v4l2loopback/0.12.7/...) says it
+    version = _read(base / "version") or _file_version(module_file(root)) or _dkms_version(root)
+    return LoopbackModule(version=version, exclusive_caps=flags)
+
+
+def module_file(root: Path = ROOT, release: str | None = None) -> Path | None:
+    """The v4l2loopback module file for the running kernel (``release`` = ``uname -r``), or
+    None if it is not installed (then ``modprobe v4l2loopback`` cannot work)."""
+    base = root / "lib" / "modules" / (release or os.uname().release)
+    if not base.is_dir():
+        return None
+    return next(iter(sorted(base.rglob(f"{MODULE}.ko*"))), None)
 
 
 def loopback_installed(root: Path = ROOT, release: str | None = None) -> bool:
-    """True if a v4l2loopback module file exists for the running kernel (``release`` =
-    ``uname -r``), i.e. ``modprobe v4l2loopback`` can work."""
-    release = release or os.uname().release
-    base = root / "lib" / "modules" / release
-    if not base.is_dir():
-        return False
-    return any(True for _ in base.rglob(f"{MODULE}.ko*"))
+    return module_file(root, release) is not None
+
+
+def _file_version(path: Path | None) -> str | None:
+    """The ``version=`` string in an uncompressed module's .modinfo section."""
+    if path is None or path.suffix != ".ko":
+        return None  # compressed modules: not worth a decompressor for a version string
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    match = re.search(rb"\0version=([\w.~+-]+)\0", data) or re.search(
+        rb"/dkms/v4l2loopback/(\d[\w.~+-]*)/", data)
+    return match.group(1).decode() if match else None
+
+
+def _dkms_version(root: Path) -> str:
+    """The version DKMS built, if exactly one is installed ("" otherwise)."""
+    base = root / "var" / "lib" / "dkms" / MODULE
+    versions = [p.name for p in base.glob("[0-9]*")] if base.is_dir() else []
+    return versions[0] if len(versions) == 1 else ""
 
 
 def free_video_number(devices: list[VideoDevice], preferred: int = 10) -> int:

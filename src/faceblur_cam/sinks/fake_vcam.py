@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 NAME = "faceblur-fake"
-BGR_FOURCC = int.from_bytes(b"BGR3", "little")
+BGR_FOURCC = int.from_bytes(b"24BG", "little")  # libyuv FourCC of PixelFormat.BGR
 
 
 class FakeCameraBackend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 
-from faceblur_cam import APP_NAME
+from faceblur_cam import APP_NAME, platform
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import SinkError
 
@@ -15,6 +15,8 @@ class PreviewSink:
     name = "preview"
 
     def __init__(self) -> None:
+        if not platform.display_available():
+            raise SinkError("cannot open a preview window: no display")
         try:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
         except cv2.error as exc:

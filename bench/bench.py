@@ -1,0 +1,185 @@
+"""FaceBlur Cam benchmarks: quality (leak rate, coverage) and cost (CPU ms per frame). JSON out.
+
+    .venv/bin/python bench/bench.py                 # everything, side by side with the baseline
+    .venv/bin/python bench/bench.py --only speed    # or: quality, stills
+    .venv/bin/python bench/bench.py --quick         # fewer frames (smoke run)
+
+The *baseline* is what per-frame face blurs do today (deface's defaults): CenterFace on every
+frame at the frame's native resolution, threshold 0.2, no tracking, ``mask_scale`` 1.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evaluate import load_stills, load_videos, score_stills, score_video  # noqa: E402
+
+from faceblur_cam.app import build_pipeline  # noqa: E402
+from faceblur_cam.config import Config  # noqa: E402
+from faceblur_cam.detect import load_detector  # noqa: E402
+from faceblur_cam.geometry import Margin  # noqa: E402
+from faceblur_cam.pipeline import ProtectPipeline, Schedule  # noqa: E402
+from faceblur_cam.redact import Redactor  # noqa: E402
+from faceblur_cam.track import FaceTracker, TrackerConfig  # noqa: E402
+
+
+class NativeResolution:
+    """Detector adapter: every frame at its own resolution (deface's default in_shape=None)."""
+
+    def __init__(self, detector):  # type: ignore[no-untyped-def]
+        self.detector = detector
+
+    def __call__(self, image: np.ndarray):  # type: ignore[no-untyped-def]
+        h, w = image.shape[:2]
+        return self.detector.detect(image, long_side=max(32, max(w, h)))
+
+
+def baseline_pipeline() -> ProtectPipeline:
+    """Per-frame CenterFace, native resolution, no hold, deface's 1.3 mask scale (ellipse)."""
+    detector = load_detector("centerface", threshold=0.2)
+    return ProtectPipeline(
+        detect=NativeResolution(detector),
+        tracker=FaceTracker(TrackerConfig(hold_s=0.0, edge_hold_s=0.0)),
+        redactor=Redactor(),
+        margin=Margin(1.3, 1.3, 0.0),
+        schedule=Schedule(every=1),
+    )
+
+
+def ours_pipeline() -> ProtectPipeline:
+    return build_pipeline(Config(), live=False)
+
+
+def quality(pipeline: ProtectPipeline, quick: bool) -> dict:  # type: ignore[type-arg]
+    seqs = load_videos()
+    if quick:
+        seqs = [replace(s, frames=s.frames[:120]) for s in seqs]
+    per_seq = {}
+    totals = {"face_frames": 0, "leaks": 0, "frames": 0, "obscured_frames": 0, "runs_of_2_or_more": 0}
+    longest = 0
+    area_single: list[float] = []
+    worst: list[tuple[str, int, float]] = []
+    for seq in seqs:
+        s = score_video(pipeline, seq)
+        per_seq[s.name] = {
+            "face_frames": s.face_frames,
+            "leaks": s.leaks,
+            "leak_rate": round(s.leaks / max(s.face_frames, 1), 4),
+            "longest_leak_run": s.longest_leak_run,
+            "median_area_ratio": round(statistics.median(s.area_ratios), 2) if s.area_ratios else None,
+        }
+        for k in totals:
+            totals[k] += getattr(s, k)
+        longest = max(longest, s.longest_leak_run)
+        area_single += s.area_ratios
+        worst += [(s.name, i, round(c, 3)) for i, c in s.leaked]
+    return {
+        "leak_rate": round(totals["leaks"] / max(totals["face_frames"], 1), 5),
+        "leaks": totals["leaks"],
+        "face_frames": totals["face_frames"],
+        "longest_leak_run": longest,
+        "leak_runs_of_2_or_more": totals["runs_of_2_or_more"],
+        "obscured_frame_rate": round(totals["obscured_frames"] / max(totals["frames"], 1), 5),
+        "median_area_ratio_single_face": round(statistics.median(area_single), 2) if area_single else None,
+        "per_sequence": per_seq,
+        "leaked_frames": worst[:50],
+    }
+
+
+def stills(pipeline: ProtectPipeline, quick: bool) -> dict:  # type: ignore[type-arg]
+    items = load_stills()
+    if quick:
+        items = items[:120]
+    s = score_stills(pipeline, items)
+    return {
+        "covered_20px_plus": round(s.rate(("20-40", "40-80", "80+")), 4),
+        "covered_under_20px": round(s.rate(("<20",)), 4),
+        "by_height": {k: {"covered": c, "total": t, "rate": round(c / t, 4)} for k, (c, t) in sorted(s.buckets.items())},
+        "faces": sum(t for _c, t in s.buckets.values()),
+    }
+
+
+def speed_frames(wh: tuple[int, int], count: int) -> list[np.ndarray]:
+    """Real video frames (a YouTube Faces clip, 640x480 native) fitted to ``wh``."""
+    import cv2
+
+    from faceblur_cam.sources.fit import fit
+
+    seqs = [s for s in load_videos() if "ytf" in s.name]
+    seq = max(seqs, key=lambda s: cv2.imread(str(s.frames[0].path)).shape[1])
+    images = [cv2.imread(str(f.path)) for f in seq.frames[:count]]
+    return [fit(im, wh) for im in images]
+
+
+def speed(pipeline: ProtectPipeline, wh: tuple[int, int], count: int) -> dict:  # type: ignore[type-arg]
+    """CPU ms per frame of the live path: fit, detect, track, redact, hand-off to the camera."""
+    import pyvirtualcam
+
+    from faceblur_cam.frames import CapturedFrame
+    from faceblur_cam.sinks import fake_vcam
+    from faceblur_cam.sources.fit import fit
+
+    backend = fake_vcam.register()
+    frames = speed_frames(wh, count)
+    pipeline.reset()
+    cpu: list[float] = []
+    wall: list[float] = []
+    with pyvirtualcam.Camera(wh[0], wh[1], 30, fmt=pyvirtualcam.PixelFormat.BGR, backend=backend) as cam:
+        fake_vcam.FakeCameraBackend.instances[-1].keep = 0
+        for i, image in enumerate(frames * 2):
+            c0, w0 = time.process_time(), time.perf_counter()
+            frame = CapturedFrame(fit(image, wh), i / 30, i)
+            cam.send(pipeline.process(frame).image)
+            cpu.append((time.process_time() - c0) * 1000)
+            wall.append((time.perf_counter() - w0) * 1000)
+    cpu, wall = cpu[len(frames) // 4:], wall[len(frames) // 4:]  # skip warm-up
+    return {
+        "frames": len(cpu),
+        "cpu_ms_mean": round(statistics.fmean(cpu), 2),
+        "cpu_ms_p50": round(float(np.percentile(cpu, 50)), 2),
+        "latency_ms_p50": round(float(np.percentile(wall, 50)), 2),
+        "latency_ms_p99": round(float(np.percentile(wall, 99)), 2),
+        "fps_one_core": round(1000 / statistics.fmean(cpu), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["quality", "stills", "speed"], action="append")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    parts = args.only or ["quality", "stills", "speed"]
+    variants = {"ours": ours_pipeline()}
+    if not args.no_baseline:
+        variants["baseline"] = baseline_pipeline()
+    report: dict = {"quick": args.quick}  # type: ignore[type-arg]
+    for name, pipeline in variants.items():
+        out: dict = {}  # type: ignore[type-arg]
+        if "quality" in parts:
+            out["video"] = quality(pipeline, args.quick)
+        if "stills" in parts:
+            out["stills"] = stills(pipeline, args.quick)
+        if "speed" in parts:
+            n = 60 if args.quick else 150
+            out["speed_640x480"] = speed(pipeline, (640, 480), n)
+            out["speed_1280x720"] = speed(pipeline, (1280, 720), n)
+        report[name] = out
+    if "speed" in parts and "baseline" in report:
+        report["cost_ratio_720p_baseline_over_ours"] = round(
+            report["baseline"]["speed_1280x720"]["cpu_ms_mean"] / report["ours"]["speed_1280x720"]["cpu_ms_mean"], 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The video encoder behind recordings: an ffmpeg executable, and which codec it can write.
+
+We encode in an ffmpeg child process (the binary bundled with the ``imageio-ffmpeg`` wheel, or
+``IMAGEIO_FFMPEG_EXE`` / an ``ffmpeg`` on ``PATH``), fed raw BGR frames on its stdin:
+
+- the encoding CPU is outside our process (no GIL contention with the live pipeline);
+- if our process is killed, ffmpeg sees end-of-input and still finishes the file.
+
+Codec preference: H.264 via libx264, then H.264 via OpenH264 (LGPL ffmpeg builds such as
+Fedora's ship only that), then MPEG-4 Part 2 ("mp4v", logged as a warning: some players and
+upload sites refuse it). The file is a fragmented MP4 with a keyframe and a fragment every
+second, so a power cut loses about the last second.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceblur_cam.sinks import SinkError
+
+log = logging.getLogger(__name__)
+
+H264_CODECS = ("libx264", "libopenh264")
+FALLBACK_CODEC = "mpeg4"
+# A child process never opens a console window (Windows); 0 elsewhere.
+NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+# The encoder yields the CPU to the live pipeline: when both cannot keep up, the recording drops
+# frames rather than the call. Windows: a creation flag; POSIX: ``lower_priority(pid)``.
+BELOW_NORMAL = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
+ENCODER_NICENESS = 10
+
+INSTALL_HINT = (
+    "reinstall faceblur-cam (its imageio-ffmpeg dependency ships ffmpeg) or install "
+    "ffmpeg and put it on PATH"
+)
+
+
+class EncoderMissing(SinkError):
+    """No ffmpeg could be found or run; the message says how to get one."""
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An ffmpeg executable and the codec we will ask it for."""
+
+    exe: str
+    codec: str  # "libx264" | "libopenh264" | "mpeg4"
+    version: str = ""
+
+    @property
+    def h264(self) -> bool:
+        return self.codec in H264_CODECS
+
+    @property
+    def description(self) -> str:
+        kind = f"H.264 ({self.codec})" if self.h264 else "MPEG-4 Part 2 (mp4v), not H.264"
+        return f"{kind} with ffmpeg {self.version or '(unknown version)'} at {self.exe}"
+
+    def command(self, wh: tuple[int, int], fps: float, path: Path) -> list[str]:
+        """ffmpeg arguments: raw BGR frames of size ``wh`` at a constant ``fps`` on stdin."""
+        gop = str(max(1, round(fps)))  # a keyframe, hence a fragment, every second
+        # fmt: off
+        return [
+            self.exe, "-hide_banner", "-nostats", "-loglevel", "error",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{wh[0]}x{wh[1]}",
+            "-framerate", f"{fps:g}", "-i", "pipe:0",
+            *self._codec_args(wh, fps),
+            "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p",
+            # no identifying metadata: no tags copied, no encoder version, no creation time
+            "-map_metadata", "-1", "-fflags", "+bitexact",
+            "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
+            "-frag_duration", "1000000", "-flush_packets", "1",
+            "-y", str(path),
+        ]
+        # fmt: on
+
+    def _codec_args(self, wh: tuple[int, int], fps: float) -> list[str]:
+        if self.codec == "libx264":
+            # superfast + zerolatency: ~11 ms of one core per 720p frame (bench/bench_recording.py),
+            # and no lookahead, so every frame reaches the file within a fragment.
+            return ["-c:v", "libx264", "-preset", "superfast", "-tune", "zerolatency",
+                    "-crf", "23", "-sc_threshold", "0"]  # fmt: skip
+        bitrate = str(int(wh[0] * wh[1] * fps * 0.1))  # ~2.8 Mbit/s at 720p30
+        if self.codec == "libopenh264":
+            return ["-c:v", "libopenh264", "-b:v", bitrate]
+        return ["-c:v", "mpeg4", "-tag:v", "mp4v", "-b:v", bitrate]
+
+
+def lower_priority(pid: int) -> None:
+    """Make the encoder process ``pid`` nicer than us (POSIX; Windows uses ``BELOW_NORMAL``)."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None:
+        return
+    try:
+        setpriority(os.PRIO_PROCESS, pid, ENCODER_NICENESS)
+    except OSError as exc:
+        log.debug("cannot lower the encoder's priority: %s", exc)
+
+
+def find_ffmpeg() -> str | None:
+    """The ffmpeg to use: imageio-ffmpeg's (honours ``IMAGEIO_FFMPEG_EXE``), else one on PATH."""
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        log.debug("imageio-ffmpeg has no ffmpeg: %s", exc)
+    return shutil.which("ffmpeg")
+
+
+@functools.lru_cache(maxsize=8)
+def probe_encoder(exe: str) -> Encoder:
+    """Ask ``exe`` which encoders it has and pick the best codec. Cached per executable."""
+    try:
+        out = subprocess.run(
+            [exe, "-hide_banner", "-encoders"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            creationflags=NO_WINDOW,
+            check=False,
+        )
+        version = subprocess.run(
+            [exe, "-hide_banner", "-version"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            creationflags=NO_WINDOW,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise EncoderMissing(f"cannot run ffmpeg ({exe}): {exc}; {INSTALL_HINT}") from exc
+    names = {line.split()[1] for line in out.stdout.splitlines() if len(line.split()) > 1}
+    words = version.stdout.split()
+    found = words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else ""
+    for codec in (*H264_CODECS, FALLBACK_CODEC):
+        if codec in names:
+            return Encoder(exe, codec, found)
+    raise EncoderMissing(f"ffmpeg at {exe} has no usable video encoder; {INSTALL_HINT}")
+
+
+def find_encoder(exe: str | None = None) -> Encoder:
+    """The encoder recordings use; raises ``EncoderMissing`` with a clear message."""
+    exe = exe or find_ffmpeg()
+    if not exe or not Path(exe).exists() and shutil.which(exe) is None:
+        raise EncoderMissing(f"recording needs ffmpeg, which was not found; {INSTALL_HINT}")
+    encoder = probe_encoder(exe)
+    if not encoder.h264:
+        log.warning(
+            "no H.264 encoder in %s: recording MPEG-4 Part 2 (mp4v), which some players "
+            "and upload sites refuse; install an ffmpeg with libx264 or OpenH264",
+            exe,
+        )
+    return encoder
+
+
+def encoder_available() -> tuple[bool, str]:
+    """For ``faceblur-cam doctor``: can we record, and with what (one line for the user)."""
+    try:
+        encoder = find_encoder()
+    except EncoderMissing as exc:
+        return False, str(exc)
+    return True, encoder.description

@@ -1,0 +1,348 @@
+"""``Mp4Recorder``: records exactly what the call sees to an H.264 MP4, off the live path.
+
+Thread rules: ``send`` and ``close`` run on the engine worker. ``send`` only puts the frame in a
+bounded queue (dropping, counted and logged, when the encoder falls behind) and never blocks.
+A writer thread feeds the queue to an ffmpeg child process (see ``encoders``); a second thread
+drains ffmpeg's error output. When ffmpeg fails (disk full, folder gone, killed) the next
+``send`` raises ``SinkError`` with a message for the user; what was written stays playable.
+The queue holds references, not copies: a published image is never modified afterwards (the
+pipeline makes a new image per frame; placeholder cards are drawn once and only read).
+
+Timing: the file has a constant frame rate and frames are placed by capture time
+(``PublishedFrame.t``): each output frame shows the newest frame captured in its slot, and a
+slot without a new frame repeats the previous one. So a recording lasts as long as it ran, even
+when the pipeline makes fewer frames per second than the file has. A pause longer than
+``MAX_GAP_S`` (e.g. a laptop asleep) is cut out rather than filled.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import subprocess
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import IO, cast
+
+import numpy as np
+import platformdirs
+
+from faceblur_cam import APP_NAME
+from faceblur_cam.frames import PublishedFrame
+from faceblur_cam.sinks import SinkError
+from faceblur_cam.sinks.encoders import (
+    BELOW_NORMAL,
+    NO_WINDOW,
+    Encoder,
+    encoder_available,
+    find_encoder,
+    lower_priority,
+)
+
+__all__ = [
+    "Mp4Recorder",
+    "SlotClock",
+    "encoder_available",
+    "new_recording_path",
+    "recordings_folder",
+    "trim_to_whole_fragments",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_GAP_S = 5.0
+DROP_LOG_INTERVAL_S = 5.0
+_STOP = object()
+
+
+def recordings_folder(folder: str = "") -> Path:
+    """The configured folder, or ``<the user's Videos folder>/FaceBlur Cam``."""
+    if folder:
+        return Path(folder).expanduser()
+    return Path(platformdirs.user_videos_dir()) / APP_NAME
+
+
+def new_recording_path(folder: Path, now: datetime | None = None) -> Path:
+    """Create ``folder`` and reserve a new ``FaceBlur Cam 2026-11-26 09-15-02.mp4`` in it.
+
+    Raises ``SinkError`` saying why when the folder cannot be created or written.
+    """
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H-%M-%S")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 100):
+            path = folder / (
+                f"{APP_NAME} {stamp}.mp4" if n == 1 else f"{APP_NAME} {stamp} ({n}).mp4"
+            )
+            try:
+                with open(path, "xb"):
+                    return path
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise SinkError(
+            f"cannot write recordings to {folder}: {exc.strerror or exc}; "
+            "choose another folder in the settings"
+        ) from exc
+    raise SinkError(f"cannot find a free file name in {folder}")
+
+
+def trim_to_whole_fragments(path: Path) -> int:
+    """Cut an unfinished last fragment (ffmpeg stopped half-way through writing it, e.g. on a
+    full disk) so that every player reads the file cleanly to its end. Returns bytes removed."""
+    try:
+        with open(path, "r+b") as f:
+            size = f.seek(0, 2)
+            pos = whole = 0
+            while pos + 8 <= size:
+                f.seek(pos)
+                head = f.read(16)
+                box_size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if box_size == 1:  # 64-bit size
+                    box_size = int.from_bytes(head[8:16], "big")
+                if box_size < 8 or pos + box_size > size:
+                    break
+                pos += box_size
+                if kind != b"moof":  # a fragment is whole once its mdat is
+                    whole = pos
+            if whole < size:
+                f.truncate(whole)
+                log.info("recording %s: cut %d bytes of an unfinished fragment", path, size - whole)
+            return size - whole
+    except OSError as exc:
+        log.warning("cannot tidy up %s: %s", path, exc)
+        return 0
+
+
+class SlotClock:
+    """Capture time -> frame slot of a constant-rate file (slot 0 = the first frame)."""
+
+    def __init__(self, fps: float, max_gap_s: float = MAX_GAP_S):
+        self.fps = fps
+        self._max_gap = max(1, round(max_gap_s * fps))
+        self._t0: float | None = None
+        self._last = 0
+
+    def slot(self, t: float) -> int:
+        if self._t0 is None:
+            self._t0 = t
+        slot = round((t - self._t0) * self.fps)
+        if slot - self._last > self._max_gap:
+            log.info("recording: %.1f s without frames left out", (slot - self._last) / self.fps)
+            self._t0 = t - (self._last + 1) / self.fps
+            slot = self._last + 1
+        self._last = max(self._last, slot)
+        return self._last
+
+
+class Mp4Recorder:
+    """A ``FrameSink`` writing an H.264 fragmented MP4 at ``path`` (see the module docstring)."""
+
+    name = "recording"
+
+    def __init__(
+        self,
+        path: Path,
+        wh: tuple[int, int],
+        fps: float,
+        encoder: Encoder | None = None,
+        queue_frames: int | None = None,
+    ):
+        self.path = Path(path)
+        self.wh = wh
+        self.fps = fps
+        self.encoder = encoder or find_encoder()
+        self.frames_written = 0
+        self.dropped = 0
+        # half a second of frames: rides out encoder hiccups without holding much memory
+        size = queue_frames or max(8, round(fps / 2))
+        self._queue: queue.Queue[tuple[object, float | None]] = queue.Queue(maxsize=size)
+        self._failure: str | None = None
+        self._closed = False
+        self._last_drop_log = 0.0
+        self._last_t: float | None = None  # capture time of the newest frame sent, dropped or not
+        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
+        try:
+            self._proc = subprocess.Popen(
+                self.encoder.command(wh, fps, self.path),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                creationflags=NO_WINDOW | BELOW_NORMAL,
+                # own session: a Ctrl-C in the terminal reaches us, and we close the file cleanly
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SinkError(f"cannot start the video encoder ({self.encoder.exe}): {exc}") from exc
+        self.pid = self._proc.pid
+        lower_priority(self.pid)
+        self._drain = threading.Thread(
+            target=self._read_errors, name="faceblur-rec-log", daemon=True
+        )
+        self._drain.start()
+        self._writer = threading.Thread(
+            target=self._write_loop, name="faceblur-recorder", daemon=True
+        )
+        self._writer.start()
+        log.info(
+            "recording to %s (%dx%d, %g fps, %s)",
+            self.path,
+            wh[0],
+            wh[1],
+            fps,
+            self.encoder.description,
+        )
+
+    @classmethod
+    def in_folder(cls, folder: Path, wh: tuple[int, int], fps: float) -> Mp4Recorder:
+        """A recorder on a new timestamped file in ``folder``; ``SinkError`` if it cannot start."""
+        encoder = find_encoder()
+        path = new_recording_path(folder)
+        try:
+            return cls(path, wh, fps, encoder)
+        except SinkError:
+            path.unlink(missing_ok=True)
+            raise
+
+    # ----------------------------------------------------------------- engine worker
+    def send(self, frame: PublishedFrame) -> None:
+        if self._failure is not None:
+            raise SinkError(self._failure)
+        if self._closed:
+            raise SinkError("the recording is closed")
+        image = frame.image
+        if image.shape != (self.wh[1], self.wh[0], 3) or image.dtype != np.uint8:
+            raise SinkError(
+                f"frame of shape {image.shape} does not fit a {self.wh[0]}x{self.wh[1]} recording"
+            )
+        self._last_t = frame.t
+        try:
+            self._queue.put_nowait((image, frame.t))
+        except queue.Full:
+            self._note_drop()
+
+    def close(self) -> None:
+        """Finish the file: write what is queued, let ffmpeg close it. Idempotent.
+
+        Takes about the time to encode the queued frames (a fraction of a second); an encoder
+        that hangs is killed after a few seconds (the fragments written so far stay playable).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._queue.put((_STOP, self._last_t), timeout=3)  # the writer drains: a short wait
+        except queue.Full:
+            log.error("the video encoder is not taking frames; stopping it")
+            self._proc.kill()  # the writer's blocked write fails and it exits
+        self._writer.join(timeout=10)
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.error("the video encoder did not finish %s in time; stopping it", self.path)
+            self._proc.kill()
+            self._proc.wait()
+        self._drain.join(timeout=2)
+        if self.frames_written == 0:
+            log.info("recording stopped before any frame: %s removed", self.path)
+            self.path.unlink(missing_ok=True)
+            return
+        if self._proc.returncode != 0:
+            trim_to_whole_fragments(self.path)
+        if self._failure is None and self._proc.returncode != 0:
+            self._failure = self._explain(self._proc.returncode)
+        if self._failure:
+            log.error("recording %s ended with an error: %s", self.path, self._failure)
+        log.info(
+            "recording saved: %s (%d frames, %.1f s, %d dropped)",
+            self.path,
+            self.frames_written,
+            self.frames_written / self.fps,
+            self.dropped,
+        )
+
+    def _note_drop(self) -> None:
+        self.dropped += 1
+        now = time.monotonic()
+        if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
+            self._last_drop_log = now
+            log.warning(
+                "recording: the encoder is behind, %d frames dropped so far (the live "
+                "feed is not affected)",
+                self.dropped,
+            )
+
+    # ----------------------------------------------------------------- writer thread
+    def _write_loop(self) -> None:
+        clock = SlotClock(self.fps)
+        pending: np.ndarray | None = None
+        pending_slot = 0
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            while True:
+                item, t = self._queue.get()
+                slot = pending_slot if t is None else clock.slot(t)
+                stop = item is _STOP
+                if pending is not None:
+                    # hold the frame until the next one; at the end, until the last frame sent
+                    for _ in range(slot - pending_slot + stop):
+                        self._write(stdin, pending)
+                if stop:
+                    break
+                pending, pending_slot = cast(np.ndarray, item), slot
+            stdin.close()
+        except (OSError, ValueError) as exc:
+            self._fail_from_encoder(exc)
+        finally:
+            self._discard_queue()
+
+    def _write(self, stdin: IO[bytes], image: np.ndarray) -> None:
+        stdin.write(np.ascontiguousarray(image).data)
+        stdin.flush()
+        self.frames_written += 1
+
+    def _fail_from_encoder(self, exc: Exception) -> None:
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            code = self._proc.wait()
+        self._drain.join(timeout=2)
+        self._failure = self._explain(code, exc)
+        log.error(
+            "recording %s failed: %s (ffmpeg: %s)",
+            self.path,
+            self._failure,
+            " | ".join(self._stderr) or f"exit code {code}",
+        )
+
+    def _discard_queue(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _read_errors(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self._stderr.append(line)
+
+    def _explain(self, code: int | None, exc: Exception | None = None) -> str:
+        """A message for the user from ffmpeg's exit code and error output."""
+        text = " ".join(self._stderr).lower()
+        saved = f"the recording so far is saved in {self.path}"
+        if "no space left" in text:
+            return f"the disk is full; {saved}"
+        if "file too large" in text or code == -25:  # SIGXFSZ: a file size limit was hit
+            return f"the file reached the size limit of the disk or system; {saved}"
+        if "permission denied" in text or "read-only" in text:
+            return f"cannot write to {self.path.parent} (permission denied)"
+        last = self._stderr[-1] if self._stderr else f"exit code {code}"
+        return f"the video encoder stopped ({last}); {saved}"

@@ -1,0 +1,29 @@
+"""Tray icons from package data (``faceblur_cam/data/icons/<name>-<size>.png``).
+
+The PNGs are drawn by ``icons/make_icons.py`` in the repository; this module only loads them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from PIL import Image
+
+from faceblur_cam.tray.menu import IconName
+
+TRAY_SIZE = 64  # panels scale it down; every size is drawn crisp, 64 is the largest tray size
+
+
+@cache
+def load_icon(name: str, size: int = TRAY_SIZE) -> Image.Image:
+    """The RGBA icon ``name`` ("active", "paused", "recording", "error", "app") at ``size`` px."""
+    path = resources.files("faceblur_cam") / "data" / "icons" / f"{name}-{size}.png"
+    with path.open("rb") as f:
+        image = Image.open(f)
+        image.load()
+    return image.convert("RGBA")
+
+
+def tray_icon(name: IconName) -> Image.Image:
+    return load_icon(name.value)

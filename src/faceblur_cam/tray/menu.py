@@ -1,0 +1,143 @@
+"""The tray's menu, icon and notifications as pure functions of the engine's status.
+
+Nothing here imports pystray or touches a device: ``build_menu(status, flags)`` returns plain
+``MenuItem`` values that the pystray adapter (``faceblur_cam.tray.adapter``) renders, and that
+tests compare directly. A menu item names an ``Action``; ``TrayActions`` turns it into engine
+commands.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from faceblur_cam import APP_NAME
+from faceblur_cam.config import STYLES
+from faceblur_cam.engine import EngineState, EngineStatus
+
+
+class Action(enum.Enum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    START_RECORDING = "start_recording"
+    STOP_RECORDING = "stop_recording"
+    STYLE = "style"  # argument: the style name
+    PREVIEW = "preview"  # argument: True to open, False to close
+    AUTOSTART = "autostart"  # argument: True to enable, False to disable
+    OPEN_RECORDINGS = "open_recordings"
+    QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One menu entry. ``action`` None = an information line (shown disabled).
+
+    ``checked`` None = not a check item; ``radio`` draws a check item as a radio button.
+    An item with a ``submenu`` has no action of its own.
+    """
+
+    text: str
+    action: Action | None = None
+    arg: str | bool | None = None
+    checked: bool | None = None
+    radio: bool = False
+    enabled: bool = True
+    submenu: tuple[MenuItem, ...] = ()
+
+    @property
+    def is_separator(self) -> bool:
+        return self.text == SEPARATOR.text
+
+
+SEPARATOR = MenuItem("----", enabled=False)
+
+
+@dataclass(frozen=True)
+class TrayFlags:
+    """What this installation can do, apart from the engine's status.
+
+    ``autostart`` is the login entry's real state (None: not available here).
+    """
+
+    can_record: bool = False
+    can_preview: bool = True
+    autostart: bool | None = None
+
+
+class IconName(enum.Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    RECORDING = "recording"
+    ERROR = "error"
+
+
+def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
+    """The whole menu for ``status``; items that cannot work here are absent, not disabled."""
+    running = status.state is not EngineState.STOPPED
+    items = [MenuItem(status_line(status), enabled=False)]
+    if status.message and status.state in (EngineState.PROTECTING, EngineState.PAUSED):
+        items.append(MenuItem(status.message, enabled=False))  # e.g. "Recording failed: ..."
+    items.append(SEPARATOR)
+    if status.state is EngineState.PAUSED:
+        items.append(MenuItem("Resume", Action.RESUME, enabled=running))
+    else:
+        items.append(MenuItem("Pause", Action.PAUSE, enabled=running))
+    if flags.can_record:
+        if status.recording:
+            items.append(MenuItem("Stop recording", Action.STOP_RECORDING))
+        else:
+            items.append(MenuItem("Start recording", Action.START_RECORDING, enabled=running))
+    styles = tuple(
+        MenuItem(style.capitalize(), Action.STYLE, style, checked=style == status.style, radio=True)
+        for style in STYLES
+    )
+    items.append(MenuItem("Style", submenu=styles))
+    if flags.can_preview:
+        items.append(MenuItem("Show preview", Action.PREVIEW, not status.preview,
+                              checked=status.preview, enabled=running))
+    items.append(SEPARATOR)
+    if flags.autostart is not None:
+        items.append(MenuItem("Start at login", Action.AUTOSTART, not flags.autostart,
+                              checked=flags.autostart))
+    if flags.can_record:
+        items.append(MenuItem("Open recordings folder", Action.OPEN_RECORDINGS))
+    items.append(MenuItem("Quit", Action.QUIT))
+    return tuple(items)
+
+
+def status_line(status: EngineStatus) -> str:
+    """``status.summary``, plus the recording time when recording."""
+    if not status.recording:
+        return status.summary
+    minutes, seconds = divmod(int(status.recording_seconds), 60)
+    return f"{status.summary} - recording {minutes:02d}:{seconds:02d}"
+
+
+def icon_name(status: EngineStatus) -> IconName:
+    if status.state in (EngineState.ERROR, EngineState.NO_CAMERA):
+        return IconName.ERROR
+    if status.recording:
+        return IconName.RECORDING
+    if status.state in (EngineState.PAUSED, EngineState.STOPPED):
+        return IconName.PAUSED
+    return IconName.ACTIVE
+
+
+def tooltip(status: EngineStatus) -> str:
+    return f"{APP_NAME}: {status_line(status)}"
+
+
+def notification(before: EngineStatus | None, after: EngineStatus) -> str | None:
+    """The message to notify the user of, when ``after`` brings news worth an interruption.
+
+    Entering ERROR or NO_CAMERA notifies once (not on every retry); a new message while
+    protecting or paused (a recording or output that failed) notifies too.
+    """
+    if after.state in (EngineState.ERROR, EngineState.NO_CAMERA):
+        if before is None or before.state is not after.state:
+            return after.summary
+        return None
+    is_new = after.message and (before is None or before.message != after.message)
+    if is_new and after.state in (EngineState.PROTECTING, EngineState.PAUSED):
+        return after.message
+    return None

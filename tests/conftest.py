@@ -1,0 +1,54 @@
+"""Shared fixtures. Evaluation data comes from ../shared/eval (never copied into the repo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # bench/evaluate.py: the scoring code shared with bench
+
+os.environ.setdefault("PYSTRAY_BACKEND", "dummy")
+
+
+def _eval_dir() -> Path:
+    return Path(os.environ.get("FACEBLUR_EVAL_DIR", ROOT.parent / "shared" / "eval"))
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    path = _eval_dir()
+    if not path.is_dir():
+        if os.environ.get("FACEBLUR_ALLOW_NO_EVAL"):
+            pytest.skip(f"no evaluation data at {path}")
+        pytest.fail(f"evaluation data missing at {path}: check out ../shared beside the repo "
+                    "(or set FACEBLUR_ALLOW_NO_EVAL=1 to skip these tests)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from faceblur_cam.detect import load_detector
+
+    return load_detector()
+
+
+@pytest.fixture(scope="session")
+def dlib_images(eval_dir):
+    """[(image BGR, [[x, y, w, h], ...])] for the 9 dlib photos (43 faces)."""
+    import cv2
+
+    gt = json.loads((eval_dir / "dlib_faces" / "gt.json").read_text())
+    return [(cv2.imread(str(eval_dir / "dlib_faces" / im["file"])), [b["xywh"] for b in im["boxes"]])
+            for im in gt["images"]]
+
+
+def textured_frame(wh=(320, 240), seed=0) -> np.ndarray:
+    """A deterministic frame full of fine detail (so any blur or copy is detectable)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8)

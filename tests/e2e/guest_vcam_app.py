@@ -1,0 +1,316 @@
+"""Runs INSIDE the vcam-vm guest (see test_vcam_vm.py): the real app against a real
+v4l2loopback "FaceBlur Cam", read back by real V4L2 readers (OpenCV, ffmpeg).
+
+    python tests/e2e/guest_vcam_app.py ARTIFACT_DIR [phase ...]
+
+Phases (default: all, in this order):
+  label    the device is found by its label in sysfs and in ``v4l2-ctl --list-devices``
+  run      ``faceblur-cam run --no-tray`` on a video file made from ../shared/eval frames;
+           OpenCV and ffmpeg read the device: every frame that shows the picture has its face
+           obscured and the rest intact; SIGTERM ends it with exit status 0
+  restart  the same command again: v4l2loopback 0.12.7 leaves the device stuck after the
+           first writer closed, so this proves the app's work-around
+  pause    the app's engine (as ``run`` builds it) paused: the reader sees the "paused" card
+           only; resumed: protected frames again
+  doctor   ``faceblur-cam doctor`` reports the virtual camera checks green
+
+Prints PASS/FAIL lines and exits 1 if any check failed. Frames read are saved as PNGs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vcam_frames import References, mad  # noqa: E402
+
+log = logging.getLogger("guest")
+
+LABEL = os.environ.get("FACEBLUR_VCAM_LABEL", "FaceBlur Cam")
+EVAL = Path(os.environ.get("FACEBLUR_EVAL_DIR", Path(__file__).resolve().parents[3] / "shared" / "eval"))
+CLIP, FRAMES, W, H, FPS = "Albert_Brooks_0", 40, 320, 240, 10
+PY = sys.executable
+failures: list[str] = []
+t_start = time.monotonic()
+
+
+def check(ok: bool, what: str) -> bool:
+    print(f"{'PASS' if ok else 'FAIL'} [{time.monotonic() - t_start:6.1f}s] {what}", flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def querycap_caps(device: str) -> int:
+    buf = bytearray(104)
+    with open(device, "rb", buffering=0) as f:
+        fcntl.ioctl(f, 0x80685600, buf)  # VIDIOC_QUERYCAP
+    return struct.unpack_from("<I", buf, 88)[0]  # device_caps
+
+
+def device_by_label(label: str) -> str | None:
+    """Independent of the app's own lookup: scan sysfs names."""
+    base = Path("/sys/class/video4linux")
+    for entry in sorted(base.iterdir()):
+        if (entry / "name").read_text().strip() == label:
+            return f"/dev/{entry.name}"
+    return None
+
+
+def make_clip(tmp: Path) -> tuple[Path, References]:
+    """An MJPEG .avi of the clip's first frames, and those frames as decoded from it."""
+    seq = next(s for s in json.loads((EVAL / "ytf_pftracker" / "gt.json").read_text())["sequences"]
+               if s["name"] == CLIP)
+    frames = seq["frames"][:FRAMES]
+    path = tmp / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (W, H))
+    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
+    for f in frames:
+        writer.write(cv2.imread(str(EVAL / "ytf_pftracker" / f["file"])))
+    writer.release()
+    cap = cv2.VideoCapture(str(path))
+    decoded = []
+    while True:
+        good, image = cap.read()
+        if not good:
+            break
+        decoded.append(image)
+    cap.release()
+    assert len(decoded) == len(frames), (len(decoded), len(frames))
+    return path, References(decoded, [[b["xywh"] for b in f["boxes"]] for f in frames])
+
+
+def write_config(tmp: Path) -> Path:
+    path = tmp / "config.toml"
+    # the guest CPU is emulated (TCG): give the detector time instead of obscuring whole frames
+    path.write_text(f"[camera]\nwidth = {W}\nheight = {H}\nfps = {FPS}\n"
+                    "[protect]\nstyle = \"blur\"\ndetect_budget_ms = 30000\n")
+    return path
+
+
+def wait_for_capture(device: str, timeout: float) -> bool:
+    """With exclusive_caps=1 readers can open the device only once a writer sent a frame."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if querycap_caps(device) & 1:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+class Reader:
+    """OpenCV V4L2 reader that judges every frame it reads."""
+
+    def __init__(self, device: str, refs: References, artifacts: Path, tag: str):
+        self.cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
+        self.refs, self.artifacts, self.tag = refs, artifacts, tag
+        self.read = self.content = self.leaks = self.saved = 0
+        self.worst_face = 0.0
+        self.worst_background = 0.0
+
+    def next(self) -> tuple[np.ndarray, object] | None:
+        good, frame = self.cap.read()
+        if not good:
+            return None
+        self.read += 1
+        verdict = self.refs.judge(frame)
+        if verdict.is_content:
+            self.content += 1
+            self.worst_face = max(self.worst_face, verdict.face_detail_ncc)
+            self.worst_background = max(self.worst_background, verdict.background_mad)
+            if not verdict.face_obscured:
+                self.leaks += 1
+                cv2.imwrite(str(self.artifacts / f"{self.tag}-LEAK-{self.read:03d}.png"), frame)
+                print(f"  raw face in frame {self.read}: {verdict}", flush=True)
+            elif self.saved < 3:
+                self.saved += 1
+                cv2.imwrite(str(self.artifacts / f"{self.tag}-protected-{self.saved}.png"), frame)
+                ref = self.refs.frames[verdict.reference]
+                cv2.imwrite(str(self.artifacts / f"{self.tag}-source-{self.saved}.png"), ref)
+        return frame, verdict
+
+    def until_content(self, count: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        start = self.content
+        while self.content - start < count and time.monotonic() < deadline:
+            if self.next() is None:
+                break
+        return self.content - start
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+def start_app(clip: Path, config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([PY, "-m", "faceblur_cam", "run", "--no-tray", "--source", str(clip),
+                             "--config", str(config)],
+                            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+
+
+def stop_app(proc: subprocess.Popen[bytes], log_path: Path, what: str) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    output = log_path.read_text(errors="replace")
+    check(code == 0 and "Traceback" not in output, f"{what}: SIGTERM -> exit status {code}, no traceback")
+    if code != 0 or "Traceback" in output:
+        print(output[-3000:])
+
+
+def phase_label(device: str) -> None:
+    out = subprocess.run(["v4l2-ctl", "--list-devices"], capture_output=True, text=True).stdout
+    check(f"{LABEL} (" in out and device in out, f"v4l2-ctl --list-devices shows {LABEL!r} at {device}")
+
+
+def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path, tag: str,
+              want: int) -> None:
+    log_path = art / f"{tag}-app.log"
+    t0 = time.monotonic()
+    proc = start_app(clip, config, log_path)
+    try:
+        ready = wait_for_capture(device, 120)
+        check(ready, f"{tag}: the app published to {device} (placeholder first) after "
+              f"{time.monotonic() - t0:.1f}s")
+        if not ready:
+            print(log_path.read_text(errors="replace")[-3000:])
+            return
+        reader = Reader(device, refs, art, tag)
+        check(reader.cap.isOpened(), f"{tag}: OpenCV opened {device}, found by its label")
+        first = reader.next()
+        if first is not None:
+            cv2.imwrite(str(art / f"{tag}-first-frame.png"), first[0])
+        got = reader.until_content(want, 240)
+        reader.close()
+        check(got >= want, f"{tag}: OpenCV read {reader.read} frames, {reader.content} showing the "
+              f"picture ({time.monotonic() - t0:.1f}s after start)")
+        check(reader.content > 0 and reader.leaks == 0,
+              f"{tag}: every picture frame has the face obscured ({reader.leaks} leaks; worst face "
+              f"detail correlation {reader.worst_face:.2f}, raw faces ~0.9)")
+        check(reader.content > 0 and reader.worst_background < 6,
+              f"{tag}: the rest of the picture is intact (worst background mean |diff| "
+              f"{reader.worst_background:.2f} of 255)")
+        if tag == "run":
+            phase_ffmpeg(device, refs, art)
+    finally:
+        stop_app(proc, log_path, tag)
+
+
+def phase_ffmpeg(device: str, refs: References, art: Path) -> None:
+    pattern = art / "ffmpeg-%02d.png"
+    result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "v4l2",
+                             "-i", device, "-frames:v", "8", str(pattern)],
+                            capture_output=True, text=True, timeout=180)
+    frames = [cv2.imread(str(p)) for p in sorted(art.glob("ffmpeg-*.png"))]
+    verdicts = [refs.judge(f) for f in frames]
+    content = [v for v in verdicts if v.is_content]
+    check(result.returncode == 0 and len(frames) == 8 and len(content) > 0,
+          f"ffmpeg -f v4l2 read {len(frames)} frames, {len(content)} showing the picture "
+          f"{result.stderr.strip()[:200]}")
+    check(all(v.face_obscured and v.background_intact for v in content),
+          "ffmpeg: faces obscured, rest intact in every picture frame")
+
+
+def phase_pause(device: str, clip: Path, refs: References, config_path: Path, art: Path) -> None:
+    """The engine built exactly as ``run`` builds it, paused and resumed through its API."""
+    from faceblur_cam.app import build_engine, open_virtual_camera
+    from faceblur_cam.config import load_config, parse_source
+    from faceblur_cam.engine import EngineState
+    from faceblur_cam.placeholders import PlaceholderCards
+    from dataclasses import replace
+
+    config = load_config(config_path)
+    config = replace(config, camera=replace(config.camera, source=parse_source(str(clip))))
+    engine = build_engine(config, [open_virtual_camera(config)])
+    engine.start()
+    try:
+        check(wait_for_capture(device, 120), "pause: engine publishing")
+        reader = Reader(device, refs, art, "pause")
+        check(reader.until_content(2, 240) >= 2, "pause: protected frames before pausing")
+        engine.pause()
+        deadline = time.monotonic() + 30
+        while engine.status().state is not EngineState.PAUSED and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(engine.status().state is EngineState.PAUSED, "pause: engine state PAUSED")
+        for _ in range(4):  # frames queued before the pause took effect
+            reader.next()
+        card = PlaceholderCards((W, H)).card(EngineState.PAUSED).image
+        content_before = reader.content
+        distances = []
+        for i in range(8):
+            got = reader.next()
+            if got is None:
+                break
+            distances.append(mad(got[0], card))
+            if i == 0:
+                cv2.imwrite(str(art / "pause-paused-card.png"), got[0])
+        check(len(distances) == 8 and max(distances) < 4 and reader.content == content_before,
+              f"pause: the reader sees the paused card only (8 frames, luma |diff| to the card "
+              f"<= {max(distances or [99]):.2f}, {reader.content - content_before} picture frames)")
+        engine.resume()
+        got = reader.until_content(2, 240)
+        check(got >= 2 and reader.leaks == 0, f"pause: after resume, protected frames again "
+              f"({reader.leaks} leaks in {reader.read} frames)")
+        reader.close()
+    finally:
+        engine.quit()
+        check(engine.wait(30), "pause: engine stopped")
+
+
+def phase_doctor(art: Path) -> None:
+    result = subprocess.run([PY, "-m", "faceblur_cam", "doctor"], capture_output=True, text=True,
+                            timeout=300)
+    (art / "doctor.txt").write_text(result.stdout + result.stderr)
+    print(result.stdout)
+    vcam = result.stdout.split("Virtual camera", 1)[-1].split("\n\n", 1)[0]
+    lines = [line for line in vcam.splitlines() if line.strip().startswith("[")]
+    check(len(lines) >= 5 and all(line.strip().startswith("[ ok ]") for line in lines),
+          f"doctor: all {len(lines)} virtual camera checks are ok")
+    check("Traceback" not in result.stdout + result.stderr, "doctor: no traceback")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO)
+    art = Path(sys.argv[1])
+    art.mkdir(parents=True, exist_ok=True)
+    phases = sys.argv[2:] or ["label", "run", "restart", "pause", "doctor"]
+    tmp = Path("/tmp/faceblur-e2e")
+    tmp.mkdir(exist_ok=True)
+    device = device_by_label(LABEL)
+    if not check(device is not None, f"a device labelled {LABEL!r} exists ({device})"):
+        return 1
+    assert device is not None
+    clip, refs = make_clip(tmp)
+    config = write_config(tmp)
+    for phase in phases:
+        if phase == "label":
+            phase_label(device)
+        elif phase in ("run", "restart"):
+            phase_run(device, clip, refs, config, art, phase, want=6 if phase == "run" else 2)
+        elif phase == "pause":
+            phase_pause(device, clip, refs, config, art)
+        elif phase == "doctor":
+            phase_doctor(art)
+    print("ALL PASSED" if not failures else f"{len(failures)} FAILED: {failures}", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The real tray, end to end: Xvfb + trayer (a system tray) + D-Bus + the real pystray backend +
+the real app in a subprocess on a video file, publishing to the fake virtual camera.
+
+It docks the icon, screenshots it, opens the menu with xdotool, pauses (the published frames
+become the "Paused" card and the video file is closed), resumes, and quits (exit code 0).
+Screenshots go to ``$FACEBLUR_TEST_ARTIFACTS/tray`` when that is set (CI uploads it), else to
+pytest's temporary folder; the path is printed.
+
+Needs the Debian packages in tests/apt-packages.txt (bash tests/run.sh installs them): on Linux
+a missing one fails the test rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceblur_cam.engine import EngineState
+from faceblur_cam.placeholders import PlaceholderCards
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the X11 tray test is Linux-only"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL_IMAGES = ROOT.parent / "shared" / "eval" / "otb_girl" / "img"
+TOOLS = ("Xvfb", "trayer", "xdotool", "dbus-daemon")
+WH = (640, 360)
+TEAL, AMBER = (16, 122, 108), (206, 118, 14)  # the active and paused badges (icons/make_icons.py)
+
+
+def _require_tools() -> None:
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: install tests/apt-packages.txt (bash tests/run.sh)")
+    probe = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.fail("PyGObject with GTK 3 is missing: pip install -e '.[test]' after installing "
+                    f"tests/apt-packages.txt\n{probe.stderr}")
+
+
+def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0,
+               proc: subprocess.Popen[str] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the app exited ({proc.returncode}) while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Desktop:
+    display: str
+    env: dict[str, str]
+    shots: Path
+
+    def xdotool(self, *args: str) -> str:
+        return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
+                              check=True, timeout=10).stdout
+
+    def screenshot(self, name: str) -> np.ndarray:
+        from PIL import ImageGrab
+
+        image = ImageGrab.grab(xdisplay=self.display)
+        image.save(self.shots / f"{name}.png")
+        return np.asarray(image.convert("RGB"))
+
+    def panel(self) -> tuple[int, int, int, int]:
+        """trayer's panel: x, y, width, height."""
+        wid = self.xdotool("search", "--name", "^panel$").split()[0]
+        shell = dict(kv.split("=") for kv in self.xdotool("getwindowgeometry", "--shell", wid).split())
+        return int(shell["X"]), int(shell["Y"]), int(shell["WIDTH"]), int(shell["HEIGHT"])
+
+    def icon_pixels(self, screen: np.ndarray) -> np.ndarray:
+        x, y, w, h = self.panel()
+        return screen[y:y + h, x:x + w]
+
+    def open_menu(self, name: str) -> None:
+        x, y, w, h = self.panel()
+        self.xdotool("mousemove", str(x + w - h // 2), str(y + h // 2), "click", "1")
+        def below() -> np.ndarray:
+            return self.screenshot(name)[y + h + 4:y + h + 200, x + w - 300:x + w]
+
+        wait_until(lambda: below().max() > 100, "the menu to open", timeout=10)
+
+    def choose(self, key: str) -> None:
+        """Pick the first (Down) or last (Up) enabled item of the open menu."""
+        self.xdotool("key", key)
+        time.sleep(0.3)
+        self.xdotool("key", "Return")
+
+
+@pytest.fixture
+def desktop(tmp_path: Path) -> Iterator[Desktop]:
+    _require_tools()
+    shots = Path(os.environ["FACEBLUR_TEST_ARTIFACTS"]) / "tray" if os.environ.get(
+        "FACEBLUR_TEST_ARTIFACTS") else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"tray screenshots: {shots}")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        read_fd, write_fd = os.pipe()
+        procs.append(subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x600x24",
+                                       "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            display = ":" + f.readline().strip()
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1",
+                                f"--address=unix:path={tmp_path / 'bus'}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        procs.append(bus)
+        assert bus.stdout is not None
+        address = bus.stdout.readline().decode().strip()
+        env = {k: v for k, v in os.environ.items() if k not in ("PYSTRAY_BACKEND", "WAYLAND_DISPLAY")}
+        env.update(DISPLAY=display, DBUS_SESSION_BUS_ADDRESS=address, NO_AT_BRIDGE="1")
+        procs.append(subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                       "request", "--height", "32", "--SetDockType", "true",
+                                       "--transparent", "false"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        d = Desktop(display, env, shots)
+        wait_until(lambda: subprocess.run(["xdotool", "search", "--name", "^panel$"], env=env,
+                                          capture_output=True, check=False).returncode == 0,
+                   "trayer", 15)
+        yield d
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def make_video(path: Path, frames: int = 90) -> None:
+    images = sorted(EVAL_IMAGES.iterdir())[:frames]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, WH)
+    for image_path in images:
+        writer.write(cv2.resize(cv2.imread(str(image_path)), WH))
+    writer.release()
+
+
+def open_files(pid: int) -> set[str]:
+    folder = Path(f"/proc/{pid}/fd")
+    found = set()
+    for fd in folder.iterdir():
+        try:
+            found.add(os.readlink(fd))
+        except OSError:
+            pass
+    return found
+
+
+def colour_count(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 14) -> int:
+    return int((np.abs(pixels.astype(int) - rgb) <= tol).all(axis=2).sum())
+
+
+def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Path) -> None:
+    if not EVAL_IMAGES.is_dir():
+        pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
+    video = tmp_path / "camera.avi"
+    make_video(video)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\n")
+    vcam, runtime = tmp_path / "vcam", tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = dict(desktop.env, FACEBLUR_FAKE_VCAM_DIR=str(vcam), XDG_RUNTIME_DIR=str(runtime),
+               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path))
+    app = subprocess.Popen(
+        [sys.executable, "-m", "faceblur_cam", "run", "--config", str(config), "--source", str(video),
+         "--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
+
+    def log() -> str:
+        return log_file.read_text() if log_file.exists() else ""
+
+    latest = vcam / "latest.png"
+    paused_card = PlaceholderCards(WH).card(EngineState.PAUSED).image
+
+    def published_is_card() -> bool:
+        frame = cv2.imread(str(latest))
+        return frame is not None and np.array_equal(frame, paused_card)
+
+    def published_since(t: float) -> bool:
+        return latest.exists() and latest.stat().st_mtime > t
+
+    try:
+        wait_until(lambda: "status: Protecting" in log(), "protection to start", 60, app)
+        wait_until(lambda: desktop.panel()[2] > 16, "the icon to dock", 20, app)
+        time.sleep(1.0)
+        screen = desktop.screenshot("01-protecting")
+        assert colour_count(desktop.icon_pixels(screen), TEAL) > 20, "the active icon is not shown"
+        assert str(video) in open_files(app.pid), "the camera (video file) is not open"
+        assert not published_is_card()
+
+        desktop.open_menu("02-menu")
+        desktop.choose("Down")  # "Pause": the first enabled item
+        wait_until(lambda: "paused: camera released" in log(), "pause", 10, app)
+        t_paused = time.time()
+        wait_until(lambda: published_since(t_paused + 0.5), "frames after the pause", 10, app)
+        assert published_is_card(), "the virtual camera does not show the Paused card"
+        assert str(video) not in open_files(app.pid), "the camera was not released"
+        time.sleep(0.5)
+        screen = desktop.screenshot("03-paused")
+        assert colour_count(desktop.icon_pixels(screen), AMBER) > 20, "the paused icon is not shown"
+
+        desktop.open_menu("04-menu-paused")
+        desktop.choose("Down")  # "Resume"
+        wait_until(lambda: log().count("status: Protecting") >= 2, "protection to resume", 20, app)
+        t_resumed = time.time()
+        wait_until(lambda: published_since(t_resumed + 0.3), "frames after resuming", 10, app)
+        assert not published_is_card()
+        assert str(video) in open_files(app.pid), "the camera was not reopened"
+        time.sleep(0.5)
+        screen = desktop.screenshot("05-resumed")
+        assert colour_count(desktop.icon_pixels(screen), TEAL) > 20
+
+        desktop.open_menu("06-menu-quit")
+        desktop.choose("Up")  # "Quit": the last item
+        assert app.wait(20) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+    _out, err = app.communicate()
+    assert "Traceback" not in err, err
+    assert "tray: pause" in log() and "tray: resume" in log() and "tray: quit" in log()

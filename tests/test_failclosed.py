@@ -1,0 +1,166 @@
+"""The live engine never publishes a raw frame: start-up, detector errors and stalls, camera
+failure. Frames are received by pyvirtualcam's real ``Camera`` with our test backend."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import textured_frame
+from test_pipeline import FACE, ScriptedDetector, SlowDetector
+
+from faceblur_cam.detect.worker import TimedDetector
+from faceblur_cam.engine import Engine, EngineParts, EngineState
+from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.pipeline import ProtectPipeline
+from faceblur_cam.placeholders import PlaceholderCards
+from faceblur_cam.sinks import fake_vcam
+from faceblur_cam.sinks.vcam import VirtualCameraSink
+from faceblur_cam.sources import SourceError
+
+WH = (320, 240)
+RAW = [textured_frame(WH, seed) for seed in range(4)]
+
+
+class PatternSource:
+    """A camera that delivers known raw frames at ~100 fps; can be told to fail."""
+
+    def __init__(self, fail_after: int | None = None):
+        self.fail_after = fail_after
+        self.count = 0
+        self.closed = False
+
+    def read(self, timeout):
+        time.sleep(0.01)
+        if self.fail_after is not None and self.count >= self.fail_after:
+            raise SourceError("unplugged")
+        self.count += 1
+        return CapturedFrame(RAW[self.count % len(RAW)].copy(), time.monotonic(), self.count)
+
+    def close(self):
+        self.closed = True
+
+
+def is_raw(image):
+    return any(np.mean(np.all(image == raw, axis=2)) > 0.5 for raw in RAW)
+
+
+def face_raw(image):
+    x1, y1, x2, y2 = FACE
+    return any(np.mean(np.all(image[y1:y2, x1:x2] == raw[y1:y2, x1:x2], axis=2)) > 0.02 for raw in RAW)
+
+
+@pytest.fixture
+def vcam():
+    name = fake_vcam.register()
+    sink = VirtualCameraSink(WH, 30, backend=name)
+    yield sink, fake_vcam.FakeCameraBackend.instances[-1]
+
+
+def run_engine(parts, seconds, actions=()):
+    engine = Engine(parts)
+    engine.start()
+    t0 = time.monotonic()
+    for at, action in actions:
+        time.sleep(max(0.0, at - (time.monotonic() - t0)))
+        action(engine)
+    time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
+    engine.quit()
+    assert engine.wait(5)
+    return engine
+
+
+def test_placeholder_is_published_before_the_model_has_loaded(vcam):
+    sink, backend = vcam
+    loaded = threading.Event()
+
+    def slow_build():
+        loaded.wait(1.0)  # a model that takes a while to load
+        return ProtectPipeline(ScriptedDetector([[FACE]]))
+
+    parts = EngineParts(open_source=PatternSource, build_pipeline=slow_build,
+                        placeholders=PlaceholderCards(WH), outputs=[sink])
+    engine = Engine(parts)
+    engine.start()
+    deadline = time.monotonic() + 0.5
+    while backend.sent == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert backend.sent >= 1 and not loaded.is_set()
+    first = backend.frames[0]
+    assert np.array_equal(first, PlaceholderCards(WH).card(EngineState.STARTING).image)
+    loaded.set()
+    time.sleep(0.5)
+    engine.quit()
+    engine.wait(5)
+    assert backend.sent > 5
+    assert not any(face_raw(f) for f in backend.frames)
+    assert backend.closed
+
+
+def test_detector_errors_and_stalls_never_publish_raw(vcam):
+    sink, backend = vcam
+    script = [[FACE], RuntimeError("boom"), [FACE], RuntimeError("boom"), [FACE]]
+    parts = EngineParts(open_source=PatternSource, placeholders=PlaceholderCards(WH), outputs=[sink],
+                        build_pipeline=lambda: ProtectPipeline(ScriptedDetector(script * 50)))
+    run_engine(parts, 1.0)
+    assert backend.sent > 20
+    assert not any(face_raw(f) for f in backend.frames)
+
+    stall = SlowDetector(0.3)
+    parts.build_pipeline = lambda: ProtectPipeline(TimedDetector(stall, budget_s=0.05))
+    sink2 = VirtualCameraSink(WH, 30, backend=fake_vcam.NAME)
+    backend2 = fake_vcam.FakeCameraBackend.instances[-1]
+    parts.outputs = [sink2]
+    run_engine(parts, 1.0)
+    assert backend2.sent > 10
+    assert not any(face_raw(f) for f in backend2.frames)
+
+
+def test_camera_failure_shows_a_card_retries_and_recovers(vcam):
+    sink, backend = vcam
+    opened: list[PatternSource] = []
+
+    def open_source():
+        if len(opened) == 1:  # the first re-open attempt fails too (still unplugged)
+            opened.append(None)  # type: ignore[arg-type]
+            raise SourceError("no such device")
+        src = PatternSource(fail_after=10 if not opened else None)
+        opened.append(src)
+        return src
+
+    states = []
+    parts = EngineParts(open_source=open_source, placeholders=PlaceholderCards(WH), outputs=[sink],
+                        build_pipeline=lambda: ProtectPipeline(ScriptedDetector([[FACE]])),
+                        retry_delays=(0.1, 0.2))
+    engine = Engine(parts)
+    engine.subscribe(lambda s: states.append(s.state))
+    engine.start()
+    time.sleep(1.5)
+    engine.quit()
+    engine.wait(5)
+    assert EngineState.NO_CAMERA in states
+    assert states.index(EngineState.NO_CAMERA) < len(states) - 1 - states[::-1].index(EngineState.PROTECTING)
+    assert len(opened) == 3 and opened[0].closed
+    no_camera_card = PlaceholderCards(WH).card(EngineState.NO_CAMERA, "Camera disconnected, retrying (unplugged)").image
+    assert any(np.array_equal(f, no_camera_card) for f in backend.frames)
+    assert not any(face_raw(f) for f in backend.frames)
+
+
+def test_model_failure_is_an_error_card_not_raw_video(vcam):
+    sink, backend = vcam
+
+    def broken():
+        raise RuntimeError("model file damaged")
+
+    parts = EngineParts(open_source=PatternSource, build_pipeline=broken,
+                        placeholders=PlaceholderCards(WH), outputs=[sink])
+    engine = run_engine(parts, 0.5)
+    assert engine.exit_code == 2
+    assert backend.sent >= 2
+    cards = PlaceholderCards(WH)
+    allowed = [cards.card(EngineState.STARTING).image,
+               cards.card(EngineState.ERROR, "face detector failed to load: model file damaged").image]
+    assert all(any(np.array_equal(f, c) for c in allowed) for f in backend.frames)
+    assert np.array_equal(backend.frames[-1], allowed[1])

@@ -1,0 +1,91 @@
+"""The tracker stepped frame by frame (norfair style)."""
+
+import numpy as np
+import pytest
+
+from faceblur_cam.detections import Detections
+from faceblur_cam.track import FaceTracker, TrackerConfig
+
+DT = 1 / 30
+
+
+def det(*boxes):
+    return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.9))
+
+
+def contains(outer, inner, tol=0.5):
+    return outer[0] <= inner[0] + tol and outer[1] <= inner[1] + tol and outer[2] >= inner[2] - tol and outer[3] >= inner[3] - tol
+
+
+def test_new_face_is_returned_on_its_first_frame():
+    tr = FaceTracker(frame_wh=(640, 480))
+    out = tr.update(det([100, 100, 160, 170]), 0.0)
+    assert len(out) == 1 and np.allclose(out.xyxy[0], [100, 100, 160, 170])
+    # a second face appearing later is also covered at once
+    out = tr.update(det([100, 100, 160, 170], [300, 100, 350, 160]), DT)
+    assert len(out) == 2
+
+
+def test_held_through_short_misses_then_dropped():
+    cfg = TrackerConfig(hold_s=0.5)
+    tr = FaceTracker(cfg, frame_wh=(640, 480))
+    tr.update(det([200, 200, 260, 270]), 0.0)
+    t = 0.0
+    for _ in range(int(0.45 / DT)):  # missed detections (profile turn)
+        t += DT
+        out = tr.update(Detections.empty(), t)
+        assert len(out) == 1 and contains(out.xyxy[0], [200, 200, 260, 270])
+    assert len(tr.update(Detections.empty(), 0.6)) == 0
+
+
+def test_prediction_follows_motion_while_unseen():
+    tr = FaceTracker(frame_wh=(1280, 720))
+    for i in range(10):  # moving right 6 px per frame
+        tr.update(det([300 + 6 * i, 200, 360 + 6 * i, 270]), i * DT)
+    t = 9 * DT
+    for k in range(1, 6):
+        out = tr.update(None, t + k * DT)  # detector skipped these frames
+        truth = [300 + 6 * (9 + k), 200, 360 + 6 * (9 + k), 270]
+        assert contains(out.xyxy[0], truth), (k, out.xyxy[0], truth)
+
+
+def test_unseen_box_grows_with_time_up_to_a_limit():
+    cfg = TrackerConfig(growth_per_s=1.0, max_growth=0.3)
+    tr = FaceTracker(cfg, frame_wh=(640, 480))
+    tr.update(det([200, 200, 260, 260]), 0.0)
+    w1 = np.ptp(tr.update(None, 0.1).xyxy[0][[0, 2]])
+    w2 = np.ptp(tr.update(None, 0.2).xyxy[0][[0, 2]])
+    w3 = np.ptp(tr.update(None, 1.0).xyxy[0][[0, 2]])
+    assert 60 < w1 < w2 <= w3 <= 60 * 1.6 + 1e-3
+
+
+def test_face_leaving_through_the_edge_is_held_shorter():
+    cfg = TrackerConfig(hold_s=1.0, edge_hold_s=0.2)
+    tr = FaceTracker(cfg, frame_wh=(640, 480))
+    tr.update(det([0, 200, 50, 260], [300, 200, 360, 270]), 0.0)
+    out = tr.update(Detections.empty(), 0.5)
+    assert len(out) == 1 and out.xyxy[0][0] > 250  # the edge face is gone, the middle one held
+
+
+def test_matched_track_uses_this_frames_detection_and_keeps_id():
+    tr = FaceTracker(frame_wh=(640, 480))
+    a = tr.update(det([100, 100, 160, 170]), 0.0)
+    b = tr.update(det([104, 101, 164, 171]), DT)
+    assert a.track_ids[0] == b.track_ids[0]
+    assert np.allclose(b.xyxy[0], [104, 101, 164, 171])
+
+
+def test_reset_forgets_everything():
+    tr = FaceTracker()
+    tr.update(det([1, 1, 20, 20]), 0.0)
+    tr.reset()
+    assert len(tr.update(None, DT)) == 0
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_many_faces_each_covered(n):
+    tr = FaceTracker(frame_wh=(1280, 720))
+    boxes = [[100 + 150 * i, 100, 160 + 150 * i, 170] for i in range(n)]
+    out = tr.update(det(*boxes), 0.0)
+    for b in boxes:
+        assert any(contains(o, b) for o in out.xyxy)
