@@ -28,7 +28,8 @@ from faceblur_cam.app import build_pipeline  # noqa: E402
 from faceblur_cam.config import Config  # noqa: E402
 from faceblur_cam.detect import load_detector  # noqa: E402
 from faceblur_cam.geometry import Margin  # noqa: E402
-from faceblur_cam.pipeline import ProtectPipeline, Schedule  # noqa: E402
+from faceblur_cam.detect.plan import EVERY_FRAME, DetectionPlanner  # noqa: E402
+from faceblur_cam.pipeline import ProtectPipeline  # noqa: E402
 from faceblur_cam.redact import Redactor  # noqa: E402
 from faceblur_cam.track import FaceTracker, TrackerConfig  # noqa: E402
 
@@ -39,7 +40,7 @@ class NativeResolution:
     def __init__(self, detector):  # type: ignore[no-untyped-def]
         self.detector = detector
 
-    def __call__(self, image: np.ndarray):  # type: ignore[no-untyped-def]
+    def __call__(self, image: np.ndarray, jobs: object = None):  # type: ignore[no-untyped-def]
         h, w = image.shape[:2]
         return self.detector.detect(image, long_side=max(32, max(w, h)))
 
@@ -52,7 +53,7 @@ def baseline_pipeline() -> ProtectPipeline:
         tracker=FaceTracker(TrackerConfig(hold_s=0.0, edge_hold_s=0.0)),
         redactor=Redactor(),
         margin=Margin(1.3, 1.3, 0.0),
-        schedule=Schedule(every=1),
+        planner=DetectionPlanner(EVERY_FRAME),
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import textured_frame
 from test_pipeline import FACE, ScriptedDetector, SlowDetector
 
+from faceblur_cam.detect import detect_fn
 from faceblur_cam.detect.worker import TimedDetector
 from faceblur_cam.engine import Engine, EngineParts, EngineState
 from faceblur_cam.frames import CapturedFrame
@@ -109,7 +110,7 @@ def test_detector_errors_and_stalls_never_publish_raw(vcam):
     assert not any(face_raw(f) for f in backend.frames)
 
     stall = SlowDetector(0.3)
-    parts.build_pipeline = lambda: ProtectPipeline(TimedDetector(stall, budget_s=0.05))
+    parts.build_pipeline = lambda: ProtectPipeline(TimedDetector(detect_fn(stall), budget_s=0.05))
     sink2 = VirtualCameraSink(WH, 30, backend=fake_vcam.NAME)
     backend2 = fake_vcam.FakeCameraBackend.instances[-1]
     parts.outputs = [sink2]

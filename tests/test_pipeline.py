@@ -10,7 +10,9 @@ from faceblur_cam.detect.worker import DetectionUnavailable, TimedDetector
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind
 from faceblur_cam.geometry import region_mask
-from faceblur_cam.pipeline import ProtectPipeline, Schedule
+from faceblur_cam.detect import detect_fn
+from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig
+from faceblur_cam.pipeline import ProtectPipeline
 
 FACE = [120, 80, 180, 150]
 
@@ -26,7 +28,7 @@ class ScriptedDetector:
         self.script = list(script)
         self.calls = 0
 
-    def __call__(self, image):
+    def __call__(self, image, jobs=None):
         item = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
         if isinstance(item, Exception):
@@ -70,7 +72,7 @@ def test_error_after_a_good_frame_still_fails_closed_then_recovers():
 
 def test_skipped_frames_are_covered_by_tracking():
     det = ScriptedDetector([[FACE]])
-    p = ProtectPipeline(det, schedule=Schedule(every=3))
+    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(cycle=("none", "none", "full"))))
     for i in range(6):
         raw = frame(i, i)
         out = p.process(raw)
@@ -80,7 +82,7 @@ def test_skipped_frames_are_covered_by_tracking():
 
 def test_reset_makes_the_next_frame_detect_first():
     det = ScriptedDetector([[FACE]])
-    p = ProtectPipeline(det, schedule=Schedule(every=100))
+    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(cycle=("none",))))
     p.process(frame(0))
     p.reset()
     p.process(frame(1))
@@ -109,7 +111,7 @@ class SlowDetector:
 
 def test_stalled_detector_fails_closed_and_drops_late_results():
     slow = SlowDetector(0.4)
-    timed = TimedDetector(slow, budget_s=0.05)
+    timed = TimedDetector(detect_fn(slow), budget_s=0.05)
     p = ProtectPipeline(timed)
     kinds = [p.process(frame(i, i)).kind for i in range(3)]  # first misses budget, then busy
     assert kinds == [FrameKind.OBSCURED] * 3
@@ -127,7 +129,7 @@ def test_timed_detector_reports_detector_exceptions():
         def detect(self, image, long_side=None):
             raise MemoryError("no")
 
-    timed = TimedDetector(Broken(), budget_s=1.0)
+    timed = TimedDetector(detect_fn(Broken()), budget_s=1.0)
     with pytest.raises(DetectionUnavailable, match="MemoryError"):
-        timed(np.zeros((10, 10, 3), np.uint8))
+        timed(np.zeros((10, 10, 3), np.uint8), [DetectJob((0, 0, 10, 10), 32)])
     timed.close()

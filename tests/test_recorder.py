@@ -312,10 +312,10 @@ def test_unwritable_folder_is_a_clear_error_before_recording(read_only_folder: P
 @pytest.mark.skipif(not can_mount(), reason="needs root to mount a small tmpfs")
 def test_disk_full_stops_with_a_message_and_leaves_a_playable_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    with mounted_tmpfs(tmp_path / "small", "size=256k") as folder:
+    with mounted_tmpfs(tmp_path / "small", "size=2m") as folder:
         recorder = Mp4Recorder.in_folder(folder, WH, 30)
         with pytest.raises(SinkError) as failure:
-            for k in range(3000):  # noise does not compress: 256 kB fill within a few seconds
+            for k in range(3000):  # noise does not compress: 2 MB, a few 1 s fragments, fill up fast
                 frame = PublishedFrame(
                     rng.integers(0, 256, (WH[1], WH[0], 3), np.uint8), k / 30, FrameKind.REDACTED
                 )

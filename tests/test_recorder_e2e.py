@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -141,7 +142,7 @@ def test_recording_holds_the_redacted_frames_the_call_got(
     )
     path = recording_started(folder)
     started = time.monotonic()
-    time.sleep(4)
+    time.sleep(8)  # long enough that the pipeline's latency jitter (< 0.25 s) is within 5 %
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     exited = time.monotonic()
@@ -151,7 +152,10 @@ def test_recording_holds_the_redacted_frames_the_call_got(
     assert (info["codec"], info["pix_fmt"]) == ("h264", "yuv420p")
     assert info["frames"] == pytest.approx(info["duration"] * 30, abs=1)
 
-    # every recorded picture is one the call got, in the same order, and none is missing
+    # every recorded picture is one the call got, in the same order, and none is missing but
+    # those the recorder counted (too busy: dropped; two in one 1/30 s slot: superseded)
+    written, dropped, superseded = recorder_counts(tmp_path)
+    assert written == info["frames"]
     pngs = sorted(vcam.glob("frame_*.png"))
     sent = [cv2.imread(str(p)) for p in pngs]
     recorded = decode(path)
@@ -160,17 +164,30 @@ def test_recording_holds_the_redacted_frames_the_call_got(
     assert min(psnr(frame, sent[j]) for frame, j in zip(distinct, matches, strict=True)) > 30
     assert matches == sorted(matches)
     shown = set(matches)
-    span = range(matches[0], matches[-1] + 1)
-    assert len(shown) >= 0.9 * len(span), "frames the call saw are missing from the recording"
+    span = range(matches[0], len(pngs))  # from the first recorded frame to the last one sent
+    assert len(shown) + dropped + superseded >= 0.95 * len(span), "frames are missing"
+    assert len(shown) >= 0.5 * len(span)
 
-    # it lasts as long as the call saw it: from the first to the last of its frames reaching the
-    # virtual camera (the PNGs' write times), plus the last frame's own 1/30 s
-    seen = (pngs[matches[-1]].stat().st_mtime_ns - pngs[matches[0]].stat().st_mtime_ns) / 1e9
+    # it lasts as long as the call saw it: from its first frame to the last reaching the virtual
+    # camera (the PNGs' write times), plus the last frame's own 1/30 s. (The file is timed by
+    # capture time, the PNGs by publishing time: they differ by the pipeline's latency.)
+    seen = (pngs[-1].stat().st_mtime_ns - pngs[matches[0]].stat().st_mtime_ns) / 1e9
+    print("DURATION", info["duration"], "SEEN", seen, "FRAMES", info["frames"], "WALL", exited - started, "SHOWN", len(shown), "SPAN", len(span), "DROPPED", dropped, "SUPERSEDED", superseded)
     assert info["duration"] == pytest.approx(seen + 1 / 30, rel=0.05)
-    assert 3.5 < info["duration"] < exited - started
+    assert 7.5 < info["duration"] < exited - started
 
     # and they are redacted: where the source frame has a face, the recording does not
     assert_redacted(recorded, eval_dir)
+
+
+def recorder_counts(tmp_path: Path) -> tuple[int, int, int]:
+    """(frames written, dropped, superseded) from the run's log file."""
+    (log_file,) = (tmp_path / "xdg").rglob("faceblur-cam.log")
+    pattern = r"recording saved: .* \((\d+) frames, [\d.]+ s, (\d+) dropped, (\d+) superseded\)"
+    found = re.findall(pattern, log_file.read_text())
+    assert len(found) == 1, log_file.read_text()
+    written, dropped, superseded = (int(n) for n in found[0])
+    return written, dropped, superseded
 
 
 def assert_redacted(recorded: list[np.ndarray], eval_dir: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from faceblur_cam.single_instance import INFO_NAME, ask_running_instance, claim
+from faceblur_cam.single_instance import INFO_NAME, ask_running_instance, claim, runtime_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_IMAGES = ROOT.parent / "shared" / "eval" / "otb_girl" / "img"
@@ -77,6 +77,16 @@ def test_a_second_launch_reaches_the_first(tmp_path: Path) -> None:
     start = time.monotonic()
     assert not ask_running_instance("show", tmp_path, timeout=0.3)
     assert time.monotonic() - start < 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_RUNTIME_DIR is Linux's")
+def test_the_lock_lives_in_xdg_runtime_dir_even_when_it_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tests and sessions that point XDG_RUNTIME_DIR at a new folder get their own lock
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "not-yet" / "runtime"))
+    folder = runtime_dir()
+    assert folder == tmp_path / "not-yet" / "runtime" / "faceblur-cam"
+    assert folder.stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.e2e

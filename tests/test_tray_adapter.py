@@ -276,19 +276,38 @@ def test_at_login_without_a_tray_protects_headless_and_says_so(monkeypatch: pyte
 def test_a_backend_without_menus_is_refused_with_install_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
     xorg_icon = type("Icon", (), {"HAS_MENU": False, "__module__": "pystray._xorg"})
     monkeypatch.setitem(sys.modules, "pystray", SimpleNamespace(Icon=xorg_icon))
+    monkeypatch.setenv("DISPLAY", ":0")  # a desktop session, whose only tray backend has no menu
     with pytest.raises(TrayUnavailable) as info:
         load_backend()
     message = str(info.value)
     assert "xorg" in message and "gir1.2-ayatanaappindicator3-0.1" in message and "--no-tray" in message
 
 
-def test_no_display_gives_a_message_not_an_xlib_traceback() -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+def test_an_unreachable_display_gives_a_message_not_an_xlib_traceback() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    env["DISPLAY"] = ":987"  # nothing listens there
     code = ("from faceblur_cam.tray.backend import load_backend, TrayUnavailable\n"
             "try:\n    load_backend()\nexcept TrayUnavailable as e:\n    print('UNAVAILABLE', e)\n")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("UNAVAILABLE cannot show a tray icon"), result.stdout
-    assert "--no-tray" in result.stdout
+    assert ":987" in result.stdout and "--no-tray" in result.stdout
+
+
+def test_the_app_without_a_display_explains_and_exits(tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    env.update(XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    images = Path(__file__).resolve().parents[2] / "shared" / "eval" / "otb_girl" / "img"
+    result = subprocess.run(
+        [sys.executable, "-m", "faceblur_cam", "run", "--source", str(images),
+         "--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "no desktop session" in result.stderr and "--no-tray" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -140,6 +140,8 @@ def test_notifications_fire_once_per_problem() -> None:
     assert notification(ok, failed) == "Recording failed: disk full"
     assert notification(failed, failed) is None
     assert notification(ok, status(EngineState.PAUSED)) is None
+    # closing the preview window is the user's own doing
+    assert notification(ok, status(faces=1, fps=30, message="Preview closed: preview window closed")) is None
 
 
 @pytest.mark.parametrize("name", ["active", "paused", "recording", "error", "app"])

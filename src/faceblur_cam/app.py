@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from faceblur_cam import platform
 from faceblur_cam.config import Config, parse_source
-from faceblur_cam.detect import load_detector
+from faceblur_cam.detect import detect_fn, load_detector
 from faceblur_cam.detect.worker import TimedDetector
 from faceblur_cam.engine import Engine, EngineParts
 from faceblur_cam.errors import UserError
@@ -27,7 +28,9 @@ def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
     """The protecting step with the configured detector. ``live`` adds the time budget."""
     prot = config.protect
     detector = load_detector(prot.model, threshold=prot.threshold)
-    detect = TimedDetector(detector, prot.detect_budget_ms / 1000) if live else detector.detect
+    detect = detect_fn(detector)
+    if live:
+        detect = TimedDetector(detect, prot.detect_budget_ms / 1000)
     return ProtectPipeline(
         detect=detect,
         tracker=FaceTracker(),
@@ -83,8 +86,12 @@ class LiveApp:
     config: Config
 
 
-def build_engine(config: Config, outputs: list[FrameSink]) -> Engine:
-    """The live engine: placeholder first, then the model loads on the worker thread."""
+def build_engine(config: Config, outputs: list[FrameSink],
+                 preview: Callable[[], FrameSink] = open_preview) -> Engine:
+    """The live engine: placeholder first, then the model loads on the worker thread.
+
+    ``preview`` opens the preview window (the tray passes a GTK one: see ``tray.preview``).
+    """
 
     def source_factory() -> FrameSource:
         try:
@@ -97,7 +104,7 @@ def build_engine(config: Config, outputs: list[FrameSink]) -> Engine:
         build_pipeline=lambda: build_pipeline(config, live=True),
         placeholders=PlaceholderCards((config.camera.width, config.camera.height)),
         outputs=outputs,
-        open_preview=open_preview,
+        open_preview=preview,
         open_recorder=lambda: open_recorder(config),
         fps=config.camera.fps,
         quit_when_source_ends=True,

@@ -1,7 +1,7 @@
 """The per-frame protecting step: captured frame -> published frame. Pure core.
 
-``ProtectPipeline.process(frame)`` detects (when the schedule says so), tracks, grows the face
-boxes by the margin and redacts. It never returns the raw picture: if detection raises (error,
+``ProtectPipeline.process(frame)`` asks the planner what to detect on this frame (see
+``faceblur_cam.detect.plan``), detects, tracks, grows the face boxes by the margin and redacts. It never returns the raw picture: if detection raises (error,
 time budget missed), the whole frame is obscured (``FrameKind.OBSCURED``). It opens no device,
 starts no thread and reads no clock: time comes with the frame, detection is a callable.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from faceblur_cam.detect.plan import DetectionPlanner, DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import Margin, grow, snap_out
@@ -22,20 +22,8 @@ from faceblur_cam.track import FaceTracker
 
 log = logging.getLogger(__name__)
 
-DetectFn = Callable[[np.ndarray], Detections]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Which frames get a detector pass; the others are tracked (predicted) only.
-
-    ``every=1`` runs the detector on every frame. A frame after a reset is always detected.
-    """
-
-    every: int = 1
-
-    def should_detect(self, frames_since_detection: int) -> bool:
-        return frames_since_detection + 1 >= self.every
+DetectFn = Callable[[np.ndarray, list[DetectJob]], Detections]
+"""``detect(image, jobs)`` -> faces found by the jobs, in frame pixels; raises when it cannot."""
 
 
 class ProtectPipeline:
@@ -45,14 +33,13 @@ class ProtectPipeline:
         tracker: FaceTracker | None = None,
         redactor: Redactor | None = None,
         margin: Margin | None = None,
-        schedule: Schedule | None = None,
+        planner: DetectionPlanner | None = None,
     ):
         self._detect = detect
         self.tracker = tracker or FaceTracker()
         self.redactor = redactor or Redactor()
         self.margin = margin or Margin()
-        self.schedule = schedule or Schedule()
-        self._since_detection: int | None = None  # None: no successful pass since reset
+        self.planner = planner or DetectionPlanner()
         self._failures = 0
 
     @property
@@ -65,24 +52,23 @@ class ProtectPipeline:
     def reset(self) -> None:
         """Forget all faces; the next frame is protected like the first (detected before shown)."""
         self.tracker.reset()
-        self._since_detection = None
+        self.planner.reset()
 
     def process(self, frame: CapturedFrame) -> PublishedFrame:
         image = frame.image
         h, w = image.shape[:2]
-        if self._since_detection is None or self.schedule.should_detect(self._since_detection):
+        jobs = self.planner.plan((w, h), self.tracker.predict(frame.t))
+        found = None
+        if jobs:
             try:
-                found = self._detect(image)
+                found = self._detect(image, jobs)
             except Exception as exc:
+                self.planner.reset()  # the next frame gets a full first look again
                 return self._fail_closed(frame, exc)
             if self._failures:
                 log.info("detector recovered after %d obscured frame(s)", self._failures)
                 self._failures = 0
-            faces = self.tracker.update(found, frame.t, (w, h))
-            self._since_detection = 0
-        else:
-            faces = self.tracker.update(None, frame.t, (w, h))
-            self._since_detection += 1
+        faces = self.tracker.update(found, frame.t, (w, h))
         regions = snap_out(grow(faces.xyxy, self.margin, faces.landmarks))
         out = self.redactor.redact(image.copy(), regions)
         return PublishedFrame(

@@ -44,10 +44,18 @@ INFO_NAME = "instance.json"
 
 
 def runtime_dir() -> Path:
-    """The user runtime dir (``$XDG_RUNTIME_DIR/faceblur-cam`` on Linux), created 0700."""
-    with warnings.catch_warnings():  # platformdirs warns when it falls back to /tmp
+    """The user runtime dir (``$XDG_RUNTIME_DIR/faceblur-cam`` on Linux), created 0700.
+
+    platformdirs ignores an ``$XDG_RUNTIME_DIR`` that is not a 0700 directory of this user and
+    falls back to ``/run/user/<uid>`` or ``/tmp/runtime-<uid>``.
+    """
+    with warnings.catch_warnings():  # platformdirs warns when it falls back
         warnings.simplefilter("ignore")
-        folder = Path(platformdirs.user_runtime_dir(APP_DIR_NAME, appauthor=False))
+        try:
+            folder = Path(platformdirs.user_runtime_dir(APP_DIR_NAME, appauthor=False,
+                                                        ensure_exists=True))
+        except OSError:
+            folder = Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{_user_id()}"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:

@@ -27,8 +27,9 @@ class TrackerConfig:
     edge_hold_s: float = 0.4  # unseen face last seen touching the frame edge
     growth_per_s: float = 0.6  # unseen box grows by this fraction of its size per second
     max_growth: float = 0.6  # ... up to this fraction per side
-    match_iou: float = 0.05
-    match_distance: float = 1.2  # or centres closer than this many box sizes
+    match_iou: float = 0.2
+    match_distance: float = 0.5  # or centres closer than this many box sizes ...
+    match_size_ratio: float = 1.6  # ... and sizes within this factor of each other
     velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
     max_speed: float = 3.0  # clamp: box sizes per second
 
@@ -65,6 +66,13 @@ class FaceTracker:
     @property
     def tracks(self) -> list[Track]:
         return list(self._tracks)
+
+    def predict(self, t: float) -> Detections:
+        """Where the current tracks are expected at ``t`` (no state change)."""
+        boxes = [tr.predict(t, self.config) for tr in self._tracks]
+        if not boxes:
+            return Detections.empty()
+        return Detections(np.array(boxes, np.float32), np.array([tr.score for tr in self._tracks]))
 
     def update(self, detections: Detections | None, t: float, frame_wh: tuple[int, int] | None = None) -> Detections:
         if frame_wh is not None:
@@ -110,9 +118,14 @@ class FaceTracker:
         iou = iou_matrix(predicted, boxes)
         pc = (predicted[:, :2] + predicted[:, 2:]) / 2
         bc = (boxes[:, :2] + boxes[:, 2:]) / 2
-        size = np.maximum(np.max(predicted[:, 2:] - predicted[:, :2], axis=1), 1.0)
-        dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / size[:, None]
-        cost = np.where(iou >= self.config.match_iou, 1 - iou, np.where(dist <= self.config.match_distance, 1 + dist, np.inf))
+        size_p = np.maximum(np.max(predicted[:, 2:] - predicted[:, :2], axis=1), 1.0)
+        size_b = np.maximum(np.max(boxes[:, 2:] - boxes[:, :2], axis=1), 1.0)
+        dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / size_p[:, None]
+        ratio = np.maximum(size_p[:, None] / size_b[None, :], size_b[None, :] / size_p[:, None])
+        near = (dist <= self.config.match_distance) & (ratio <= self.config.match_size_ratio)
+        # An unmatched detection starts a new track and an unmatched track is held, so a doubtful
+        # match costs only some over-redaction; a wrong one would move the cover off the face.
+        cost = np.where(iou >= self.config.match_iou, 1 - iou, np.where(near, 1 + dist, np.inf))
         pairs: list[tuple[int, int]] = []
         while np.isfinite(cost).any():
             ti, di = np.unravel_index(int(np.argmin(cost)), cost.shape)

@@ -2,7 +2,8 @@
 the real app in a subprocess on a video file, publishing to the fake virtual camera.
 
 It docks the icon, screenshots it, opens the menu with xdotool, pauses (the published frames
-become the "Paused" card and the video file is closed), resumes, and quits (exit code 0).
+become the "Paused" card and the video file is closed), resumes, opens the preview window, and
+quits (exit code 0).
 Screenshots go to ``$FACEBLUR_TEST_ARTIFACTS/tray`` when that is set (CI uploads it), else to
 pytest's temporary folder; the path is printed.
 
@@ -85,6 +86,11 @@ class Desktop:
         shell = dict(kv.split("=") for kv in self.xdotool("getwindowgeometry", "--shell", wid).split())
         return int(shell["X"]), int(shell["Y"]), int(shell["WIDTH"]), int(shell["HEIGHT"])
 
+    def windows(self, name: str) -> list[str]:
+        found = subprocess.run(["xdotool", "search", "--name", name], env=self.env,
+                               capture_output=True, text=True, check=False, timeout=10)
+        return found.stdout.split()
+
     def icon_pixels(self, screen: np.ndarray) -> np.ndarray:
         x, y, w, h = self.panel()
         return screen[y:y + h, x:x + w]
@@ -133,9 +139,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
                                        "--transparent", "false"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         d = Desktop(display, env, shots)
-        wait_until(lambda: subprocess.run(["xdotool", "search", "--name", "^panel$"], env=env,
-                                          capture_output=True, check=False).returncode == 0,
-                   "trayer", 15)
+        wait_until(lambda: d.windows("^panel$"), "trayer", 15)
         yield d
     finally:
         for proc in reversed(procs):
@@ -232,7 +236,16 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
         screen = desktop.screenshot("05-resumed")
         assert colour_count(desktop.icon_pixels(screen), TEAL) > 20
 
-        desktop.open_menu("06-menu-quit")
+        # "Show preview": a GTK window (OpenCV's Qt window would crash next to the GTK tray)
+        desktop.open_menu("06-menu-preview")
+        desktop.xdotool("key", "Down", "Down", "Down")  # Pause, Start recording, Style
+        desktop.choose("Down")  # Show preview
+        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 10, app)
+        time.sleep(1.0)
+        desktop.screenshot("07-preview")
+        assert app.poll() is None, "showing the preview took the app down"
+
+        desktop.open_menu("08-menu-quit")
         desktop.choose("Up")  # "Quit": the last item
         assert app.wait(20) == 0
     finally:

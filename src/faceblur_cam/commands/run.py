@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "camera \"FaceBlur Cam\". Pick that camera in Zoom, Teams, Meet or OBS.",
     )
     p.add_argument("--no-tray", action="store_true", help="run headless, without a tray icon")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log details to the console (the log file is always written)")
     p.add_argument("--source", help="camera index (0, 1, ...), device path, video file or image folder")
     p.add_argument("--style", choices=STYLES, help="redaction style (default: blur)")
     p.add_argument("--preview", action="store_true", help="also show a preview window of what is published")
@@ -90,11 +92,23 @@ def run_live(args: argparse.Namespace) -> int:
     instance = claim_instance()
     if instance is None:
         return 0
-    outputs = open_outputs(config)
+    try:
+        outputs = open_outputs(config)
+    except UserError as exc:
+        if not args.no_tray:  # started from a menu or at login: nobody reads stderr
+            from faceblur_cam.tray.backend import notify_without_tray
+
+            notify_without_tray("FaceBlur Cam cannot start", str(exc))
+        raise
     record_only = not outputs and not config.output.preview
     if record_only and not args.record:
         raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
-    engine = build_engine(config, outputs)
+    if args.no_tray:
+        engine = build_engine(config, outputs)
+    else:  # OpenCV's preview window crashes next to a GTK tray: let the tray pick the preview
+        from faceblur_cam.tray.preview import open_tray_preview
+
+        engine = build_engine(config, outputs, preview=open_tray_preview)
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))

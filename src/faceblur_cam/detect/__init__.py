@@ -6,24 +6,32 @@ boxes in its pixels. Backends: onnxruntime (preferred), cv2.dnn when onnxruntime
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 from faceblur_cam.detect.centerface import CenterFaceDetector, OnnxRuntimeRunner, OpenCvDnnRunner
 from faceblur_cam.detect.models import ModelError, make_dynamic, resolve_model, verify
+from faceblur_cam.detect.plan import DetectJob, run_jobs
 from faceblur_cam.detections import Detections
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FaceDetector", "ModelError", "load_detector"]
+__all__ = ["FaceDetector", "ModelError", "detect_fn", "load_detector"]
 
 
 class FaceDetector(Protocol):
     long_side: int
 
     def detect(self, image: np.ndarray, long_side: int | None = None) -> Detections: ...
+
+
+def detect_fn(detector: FaceDetector) -> Callable[[np.ndarray, list[DetectJob]], Detections]:
+    """The pipeline's ``detect(image, jobs)`` for ``detector``."""
+    return functools.partial(run_jobs, lambda crop, side: detector.detect(crop, long_side=side))
 
 
 def load_detector(

@@ -1,6 +1,7 @@
 """Detection with a time budget, on its own thread.
 
-``TimedDetector(detector, budget_s)`` is a callable ``image -> Detections`` for the pipeline.
+``TimedDetector(detect, budget_s)`` is a ``DetectFn`` (``(image, jobs) -> Detections``) for the
+pipeline, running ``detect`` on its own thread.
 It hands the image to a dedicated thread and waits at most ``budget_s``. If the detector raises,
 misses the budget, or is still busy with an earlier frame, the call raises ``DetectionUnavailable``
 and the pipeline obscures the frame (fail closed). A late result is dropped: masks must belong
@@ -17,7 +18,9 @@ import threading
 
 import numpy as np
 
-from faceblur_cam.detect import FaceDetector
+from collections.abc import Callable
+
+from faceblur_cam.detect.plan import DetectJob
 from faceblur_cam.detections import Detections
 
 log = logging.getLogger(__name__)
@@ -28,23 +31,23 @@ class DetectionUnavailable(RuntimeError):
 
 
 class TimedDetector:
-    def __init__(self, detector: FaceDetector, budget_s: float | None = 0.25):
-        self.detector = detector
+    def __init__(self, detect: Callable[[np.ndarray, list[DetectJob]], Detections], budget_s: float | None = 0.25):
+        self.detect = detect
         self.budget_s = budget_s
-        self._requests: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=1)
+        self._requests: queue.Queue[tuple[np.ndarray, list[DetectJob]] | None] = queue.Queue(maxsize=1)
         self._results: queue.Queue[tuple[int, Detections | BaseException]] = queue.Queue()
         self._busy = threading.Event()
         self._seq = 0
         self._thread = threading.Thread(target=self._loop, name="faceblur-detector", daemon=True)
         self._thread.start()
 
-    def __call__(self, image: np.ndarray) -> Detections:
+    def __call__(self, image: np.ndarray, jobs: list[DetectJob]) -> Detections:
         if self._busy.is_set():
             raise DetectionUnavailable("detector still busy with an earlier frame")
         self._seq += 1
         seq = self._seq
         self._busy.set()
-        self._requests.put(image)
+        self._requests.put((image, jobs))
         while True:
             try:
                 got_seq, result = self._results.get(timeout=self.budget_s)
@@ -62,12 +65,12 @@ class TimedDetector:
     def _loop(self) -> None:
         seq = 0
         while True:
-            image = self._requests.get()
-            if image is None:
+            request = self._requests.get()
+            if request is None:
                 return
             seq += 1
             try:
-                result: Detections | BaseException = self.detector.detect(image)
+                result: Detections | BaseException = self.detect(*request)
             except Exception as exc:  # reported to the caller, who fails closed
                 result = exc
             self._busy.clear()

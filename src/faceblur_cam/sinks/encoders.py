@@ -1,7 +1,7 @@
 """The video encoder behind recordings: an ffmpeg executable, and which codec it can write.
 
 We encode in an ffmpeg child process (the binary bundled with the ``imageio-ffmpeg`` wheel, or
-``IMAGEIO_FFMPEG_EXE`` / an ``ffmpeg`` on ``PATH``), fed raw BGR frames on its stdin:
+``IMAGEIO_FFMPEG_EXE`` / an ``ffmpeg`` on ``PATH``), fed raw I420 frames on its stdin:
 
 - the encoding CPU is outside our process (no GIL contention with the live pipeline);
 - if our process is killed, ffmpeg sees end-of-input and still finishes the file.
@@ -27,13 +27,16 @@ from faceblur_cam.sinks import SinkError
 log = logging.getLogger(__name__)
 
 H264_CODECS = ("libx264", "libopenh264")
+# OpenCV's BGR -> I420 uses the BT.601 matrix, limited range: say so, or players assume the
+# BT.709 matrix at HD sizes and shift the colours
+BT601 = ("-colorspace", "smpte170m", "-color_range", "tv")
 FALLBACK_CODEC = "mpeg4"
 # A child process never opens a console window (Windows); 0 elsewhere.
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 # The encoder yields the CPU to the live pipeline: when both cannot keep up, the recording drops
 # frames rather than the call. Windows: a creation flag; POSIX: ``lower_priority(pid)``.
 BELOW_NORMAL = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
-ENCODER_NICENESS = 10
+ENCODER_NICENESS = 5  # 10 starved it on a loaded machine (a call app is busy too): frames dropped
 
 INSTALL_HINT = (
     "reinstall faceblur-cam (its imageio-ffmpeg dependency ships ffmpeg) or install "
@@ -63,15 +66,16 @@ class Encoder:
         return f"{kind} with ffmpeg {self.version or '(unknown version)'} at {self.exe}"
 
     def command(self, wh: tuple[int, int], fps: float, path: Path) -> list[str]:
-        """ffmpeg arguments: raw BGR frames of size ``wh`` at a constant ``fps`` on stdin."""
+        """ffmpeg arguments: raw I420 frames (``cv2.COLOR_BGR2YUV_I420``) of size ``wh`` at a
+        constant ``fps`` on stdin."""
         gop = str(max(1, round(fps)))  # a keyframe, hence a fragment, every second
         # fmt: off
         return [
             self.exe, "-hide_banner", "-nostats", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{wh[0]}x{wh[1]}",
+            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{wh[0]}x{wh[1]}",
             "-framerate", f"{fps:g}", "-i", "pipe:0",
             *self._codec_args(wh, fps),
-            "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p",
+            "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p", *BT601,
             # no identifying metadata: no tags copied, no encoder version, no creation time
             "-map_metadata", "-1", "-fflags", "+bitexact",
             "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",

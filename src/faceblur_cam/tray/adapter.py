@@ -5,7 +5,8 @@ Thread rules:
 - ``TrayIcon`` is built and ``run()`` on the main thread; pystray's loop owns that thread.
 - ``on_status`` is an engine subscriber: it runs on the engine's worker thread, computes the view
   (pure functions in ``faceblur_cam.tray.menu``) and hands changes to the main thread through
-  ``TrayBackend.call_on_main``.
+  ``TrayBackend.call_on_main`` (macOS: AppKit's main queue; the GTK backends queue each pystray
+  update to the GLib loop themselves).
 - Menu clicks arrive on the main thread and only call ``TrayActions.perform`` (engine commands
   are queued; nothing blocks the loop).
 """
@@ -75,7 +76,9 @@ class TrayIcon:
         self._flags = self._read_flags(actions)
         self._requested = view_of(status, self._flags)
         self._menu_built = time.monotonic()
-        # main thread only
+        # guarded by _apply_lock (``_apply`` runs on the main thread, or, where pystray queues to
+        # its own loop as the GTK backends do, on the caller's thread)
+        self._apply_lock = threading.Lock()
         self._shown_icon = self._requested.icon
         self._icon_was_shown = False
         self._icon: Any = backend.pystray.Icon(
@@ -135,13 +138,14 @@ class TrayIcon:
 
     def _apply(self, view: TrayView, rebuild_menu: bool) -> None:
         icon = self._icon
-        if view.icon is not self._shown_icon:
-            self._shown_icon = view.icon
-            icon.icon = tray_icon(view.icon)
-        if view.title != icon.title:
-            icon.title = view.title
-        if rebuild_menu:
-            icon.menu = self._to_pystray(view.menu)  # the setter rebuilds the native menu
+        with self._apply_lock:
+            if view.icon is not self._shown_icon:
+                self._shown_icon = view.icon
+                icon.icon = tray_icon(view.icon)
+            if view.title != icon.title:
+                icon.title = view.title
+            if rebuild_menu:
+                icon.menu = self._to_pystray(view.menu)  # the setter rebuilds the native menu
 
     def _to_pystray(self, items: tuple[MenuItem, ...]) -> Any:
         pystray = self._backend.pystray
@@ -183,7 +187,8 @@ class TrayIcon:
             self._requested = view
             if rebuild:
                 self._menu_built = now
-        self._backend.call_on_main(functools.partial(self._apply, view, rebuild))
+            # handed over under the lock, so views reach the icon in the order they were made
+            self._backend.call_on_main(functools.partial(self._apply, view, rebuild))
 
 
 def _constant(value: bool, _item: Any) -> bool:

@@ -56,10 +56,18 @@ class TrayBackend:
 
 def load_backend() -> TrayBackend:
     """Import pystray and check its backend can show a menu. Raises ``TrayUnavailable``."""
+    from faceblur_cam import platform
+
+    if not platform.display_available():
+        raise TrayUnavailable("cannot show a tray icon: no desktop session (no display). Start "
+                              "FaceBlur Cam from your desktop, or run: faceblur-cam run --no-tray")
     try:
         import pystray
-    except Exception as exc:  # Xlib.error.DisplayNameError etc. when there is no display
+    except ImportError as exc:
         raise TrayUnavailable(f"cannot show a tray icon: {exc}\n{INSTALL_HINT}") from exc
+    except Exception as exc:  # Xlib errors when the display cannot be reached
+        raise TrayUnavailable(f"cannot show a tray icon: {exc}\n"
+                              "Or run without a tray icon: faceblur-cam run --no-tray") from exc
     name = pystray.Icon.__module__.rsplit("._", 1)[-1]
     if not pystray.Icon.HAS_MENU:
         raise TrayUnavailable(
@@ -130,7 +138,7 @@ def _status_notifier_present() -> bool:
 
 def notify_without_tray(title: str, message: str) -> None:
     """Best effort desktop notification when there is no tray icon to notify through."""
-    log.warning("%s", message)
+    log.info("notification: %s: %s", title, message)
     notify_send = shutil.which("notify-send")
     if notify_send is None:
         return

@@ -64,6 +64,10 @@ class TrayFlags:
     autostart: bool | None = None
 
 
+# messages that follow the user's own action: shown in the menu, not worth a notification
+QUIET_PREFIXES = ("Preview closed",)
+
+
 class IconName(enum.Enum):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -138,6 +142,8 @@ def notification(before: EngineStatus | None, after: EngineStatus) -> str | None
             return after.summary
         return None
     is_new = after.message and (before is None or before.message != after.message)
+    if after.message.startswith(QUIET_PREFIXES):
+        return None
     if is_new and after.state in (EngineState.PROTECTING, EngineState.PAUSED):
         return after.message
     return None

@@ -45,6 +45,7 @@ def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
             engine.quit()
             engine.wait(10)
             raise
+        log.warning("no tray icon (%s): protecting headless", str(exc).splitlines()[0])
         notify_without_tray("FaceBlur Cam is protecting without a tray icon",
                             f"{exc}\nFaceBlur Cam keeps protecting your camera; "
                             "log out and in again to get the tray icon.")

@@ -1,0 +1,66 @@
+"""The detection planner: what is looked at, when, at which scale."""
+
+import numpy as np
+
+from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig, run_jobs
+from faceblur_cam.detections import Detections
+
+WH = (1280, 720)
+
+
+def test_first_frame_after_reset_is_a_full_high_resolution_look():
+    planner = DetectionPlanner(PlanConfig(high_side=640))
+    jobs = planner.plan(WH, Detections.empty())
+    assert jobs == [DetectJob((0, 0, 1280, 720), 640, "first")]
+    planner.plan(WH, Detections.empty())
+    planner.reset()
+    assert planner.plan(WH, Detections.empty())[0].kind == "first"
+
+
+def test_tiles_take_turns_and_cover_the_whole_frame():
+    cfg = PlanConfig(cycle=("tile",), tiles=3)
+    planner = DetectionPlanner(cfg)
+    planner.plan(WH, Detections.empty())
+    covered = np.zeros((720, 1280), bool)
+    for _ in range(9):
+        (job,) = planner.plan(WH, Detections.empty())
+        x1, y1, x2, y2 = job.crop
+        covered[y1:y2, x1:x2] = True
+        # each tile is seen at the high resolution's scale
+        assert abs(job.long_side / max(x2 - x1, y2 - y1) - 640 / 1280) < 0.02
+    assert covered.all()
+
+
+def test_roi_jobs_follow_the_tracks_and_stay_inside_the_frame():
+    planner = DetectionPlanner(PlanConfig(cycle=("roi",)))
+    planner.plan(WH, Detections.empty())
+    tracks = Detections(np.array([[600, 300, 700, 420], [1250, 10, 1280, 50]], np.float32), np.ones(2))
+    jobs = planner.plan(WH, tracks)
+    assert len(jobs) == 2 and all(j.kind == "roi" for j in jobs)
+    for job, (x1, y1, x2, y2) in zip(jobs, tracks.xyxy):
+        cx1, cy1, cx2, cy2 = job.crop
+        assert 0 <= cx1 <= x1 and 0 <= cy1 <= y1 and x2 <= cx2 <= 1280 and y2 <= cy2 <= 720
+
+
+def test_no_tracks_means_no_roi_work_and_none_slots_detect_nothing():
+    planner = DetectionPlanner(PlanConfig(cycle=("roi", "none")))
+    planner.plan(WH, Detections.empty())
+    assert planner.plan(WH, Detections.empty()) == []
+    assert planner.plan(WH, Detections.empty()) == []
+
+
+def test_run_jobs_maps_crops_back_to_frame_pixels_and_merges_duplicates():
+    def detect_crop(crop, long_side):  # one face in the middle of every crop
+        h, w = crop.shape[:2]
+        box = [w / 2 - 10, h / 2 - 10, w / 2 + 10, h / 2 + 10]
+        return Detections(np.array([box], np.float32), np.array([0.9]),
+                          np.tile(np.array([[w / 2, h / 2]], np.float32), (1, 5, 1)))
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    jobs = [DetectJob((100, 100, 300, 300), 128, "roi"), DetectJob((102, 100, 302, 300), 128, "roi"),
+            DetectJob((800, 400, 1000, 600), 128, "roi")]
+    found = run_jobs(detect_crop, image, jobs)
+    assert len(found) == 2  # the two overlapping crops found the same face
+    centres = sorted(found.centers.tolist())
+    assert np.allclose(centres[0], [200, 200], atol=2) and np.allclose(centres[1], [900, 500])
+    assert np.allclose(found.landmarks[:, 0], found.centers, atol=2)
