@@ -64,3 +64,14 @@ def test_run_jobs_maps_crops_back_to_frame_pixels_and_merges_duplicates():
     centres = sorted(found.centers.tolist())
     assert np.allclose(centres[0], [200, 200], atol=2) and np.allclose(centres[1], [900, 500])
     assert np.allclose(found.landmarks[:, 0], found.centers, atol=2)
+
+
+def test_faces_cut_by_an_inner_crop_edge_are_dropped_but_frame_edges_are_kept():
+    def detect_crop(crop, long_side):  # a face touching the crop's left edge
+        h, w = crop.shape[:2]
+        return Detections(np.array([[0, h / 2 - 10, 20, h / 2 + 10]], np.float32), np.array([0.9]))
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    inner = run_jobs(detect_crop, image, [DetectJob((400, 0, 800, 400), 128, "tile")])
+    at_frame_edge = run_jobs(detect_crop, image, [DetectJob((0, 0, 400, 400), 128, "tile")])
+    assert len(inner) == 0 and len(at_frame_edge) == 1

@@ -315,7 +315,7 @@ def test_disk_full_stops_with_a_message_and_leaves_a_playable_file(tmp_path: Pat
     with mounted_tmpfs(tmp_path / "small", "size=2m") as folder:
         recorder = Mp4Recorder.in_folder(folder, WH, 30)
         with pytest.raises(SinkError) as failure:
-            for k in range(3000):  # noise does not compress: 2 MB, a few 1 s fragments, fill up fast
+            for k in range(3000):  # noise does not compress: 2 MB hold a few 1 s fragments
                 frame = PublishedFrame(
                     rng.integers(0, 256, (WH[1], WH[0], 3), np.uint8), k / 30, FrameKind.REDACTED
                 )
@@ -327,6 +327,27 @@ def test_disk_full_stops_with_a_message_and_leaves_a_playable_file(tmp_path: Pat
         assert info["codec"] == "h264" and info["frames"] >= 1
         assert len(decode(recorder.path)) == info["frames"]
         assert decode_errors(recorder.path) == ""  # the unfinished last fragment was cut
+
+
+def test_encoder_killed_mid_recording_stops_cleanly_and_keeps_whole_fragments(
+    tmp_path: Path,
+) -> None:
+    recorder = Mp4Recorder.in_folder(tmp_path, WH, 30)
+    for k in range(75):  # 2.5 s of frames: two whole fragments and part of a third
+        recorder.send(published(k, k / 30))
+        time.sleep(0.005)
+    wait_until = time.monotonic() + 10
+    while recorder.path.stat().st_size < 2000 and time.monotonic() < wait_until:
+        time.sleep(0.05)
+    os.kill(recorder.pid, signal.SIGKILL)
+    with pytest.raises(SinkError, match="the video encoder stopped .*saved in"):
+        for k in range(75, 1000):
+            recorder.send(published(k, k / 30))
+            time.sleep(0.005)
+    recorder.close()
+    info = probe(recorder.path)
+    assert info["codec"] == "h264" and info["frames"] >= 30
+    assert decode_errors(recorder.path) == ""
 
 
 def test_no_ffmpeg_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:

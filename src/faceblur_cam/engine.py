@@ -395,8 +395,10 @@ class Engine:
                 self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
         self._last_frame_t = published.t
         faces = len(published.regions)
-        if self._status.state is not EngineState.PROTECTING or self._status.faces != faces:
+        if self._status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
             self._set(state=EngineState.PROTECTING, faces=faces, message="", fps=self._fps_ema)
+        elif self._status.faces != faces:  # keep the message (e.g. "Recording stopped: disk full")
+            self._set(faces=faces)
 
     def _sleep_frame(self) -> None:
         due = self._last_publish + 1.0 / self._parts.fps

@@ -20,10 +20,11 @@ class Margin:
     height: float = 1.75
     lift: float = 0.12
     profile: float = 1.2  # a turned head: extend the side away from the nose by this x yaw x width
+    min_aspect: float = 0.85  # a head is about this wide for its height; profile boxes are narrower
 
     def scaled(self, factor: float) -> Margin:
         return Margin(1 + (self.width - 1) * factor, 1 + (self.height - 1) * factor, self.lift * factor,
-                      self.profile * factor)
+                      self.profile * factor, self.min_aspect)
 
 
 def yaw(xyxy: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
@@ -42,15 +43,23 @@ def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) 
 
     With landmarks, a face in profile also grows towards the back of the head (hair, ear).
     """
-    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    original = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    turn = yaw(original, landmarks)
+    xyxy = original.copy()
+    # a narrow (profile) box widens to a head's aspect, mostly towards the back of the head
+    need = np.maximum(0.0, margin.min_aspect * (xyxy[:, 3] - xyxy[:, 1]) - (xyxy[:, 2] - xyxy[:, 0]))
+    to_left = np.where(turn > 0.05, 0.8, np.where(turn < -0.05, 0.2, 0.5))
+    xyxy[:, 0] -= need * to_left
+    xyxy[:, 2] += need * (1 - to_left)
     wh = xyxy[:, 2:] - xyxy[:, :2]
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
     centre[:, 1] -= margin.lift * wh[:, 1]
     half = wh * np.array([margin.width, margin.height], np.float32) / 2
     out = np.concatenate([centre - half, centre + half], axis=1)
-    back = margin.profile * yaw(xyxy, landmarks) * wh[:, 0]
+    back = margin.profile * turn * wh[:, 0]
     out[:, 0] -= np.maximum(back, 0)  # nose to the right: the back of the head is on the left
     out[:, 2] += np.maximum(-back, 0)
+    xyxy = original
     # never smaller than the original on any side (a big lift must not uncover the chin)
     out[:, :2] = np.minimum(out[:, :2], xyxy[:, :2])
     out[:, 2:] = np.maximum(out[:, 2:], xyxy[:, 2:])

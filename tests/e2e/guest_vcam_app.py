@@ -12,7 +12,10 @@ Phases (default: all, in this order):
            first writer closed, so this proves the app's work-around
   pause    the app's engine (as ``run`` builds it) paused: the reader sees the "paused" card
            only; resumed: protected frames again
+  setup    ``faceblur-cam setup [--apply]`` with the device already there: boot-time files
   doctor   ``faceblur-cam doctor`` reports the virtual camera checks green
+  reload   (alone, in a VM whose device has another label) ``setup --apply --yes`` reloads
+           v4l2loopback 0.12.7 so that "FaceBlur Cam" exists; then doctor
 
 Prints PASS/FAIL lines and exits 1 if any check failed. Frames read are saved as PNGs.
 """
@@ -38,12 +41,12 @@ from vcam_frames import References, mad  # noqa: E402
 
 log = logging.getLogger("guest")
 
-LABEL = os.environ.get("FACEBLUR_VCAM_LABEL", "FaceBlur Cam")
+LABEL = os.environ.get("FACEBLUR_VCAM_LABEL", "FaceBlur Cam")  # what the rig created
+APP_LABEL = "FaceBlur Cam"  # what the app looks for
 EVAL = Path(os.environ.get("FACEBLUR_EVAL_DIR", Path(__file__).resolve().parents[3] / "shared" / "eval"))
 CLIP, FRAMES, W, H, FPS = "Albert_Brooks_0", 40, 320, 240, 10
 PY = sys.executable
 HERE = Path(__file__).resolve().parent
-os.environ.setdefault("FACEBLUR_E2E_LONG_SIDE", "160")  # see guest_app_main.py
 failures: list[str] = []
 t_start = time.monotonic()
 
@@ -98,7 +101,7 @@ def write_config(tmp: Path) -> Path:
     path = tmp / "config.toml"
     # the guest CPU is emulated (TCG): give the detector time instead of obscuring whole frames
     path.write_text(f"[camera]\nwidth = {W}\nheight = {H}\nfps = {FPS}\n"
-                    "[protect]\nstyle = \"blur\"\ndetect_budget_ms = 15000\n")
+                    "[protect]\nstyle = \"blur\"\ndetect_budget_ms = 8000\n")
     return path
 
 
@@ -120,9 +123,8 @@ class Reader:
 
     def __init__(self, device: str, refs: References, artifacts: Path, tag: str):
         self.cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
-        self.cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, 60000)  # emulated CPU: slow frames
         self.refs, self.artifacts, self.tag = refs, artifacts, tag
-        self.read = self.content = self.leaks = self.saved = 0
+        self.read = self.content = self.leaks = self.saved = self.failed_reads = 0
         self.worst_face = 0.0
         self.worst_background = 0.0
 
@@ -152,7 +154,9 @@ class Reader:
         start = self.content
         while self.content - start < count and time.monotonic() < deadline:
             if self.next() is None:
-                break
+                self.failed_reads += 1  # OpenCV gives up after 10 s without a frame
+                if self.failed_reads > 6:
+                    break
         return self.content - start
 
     def close(self) -> None:
@@ -160,7 +164,7 @@ class Reader:
 
 
 def start_app(clip: Path, config: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PY, str(HERE / "guest_app_main.py"), "run", "--no-tray",
+    return subprocess.Popen([PY, str(HERE / "guest_app_main.py"), "-v", "run", "--no-tray",
                              "--source", str(clip), "--config", str(config)],
                             stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
 
@@ -180,7 +184,8 @@ def stop_app(proc: subprocess.Popen[bytes], log_path: Path, what: str) -> None:
 
 def phase_label(device: str) -> None:
     out = subprocess.run(["v4l2-ctl", "--list-devices"], capture_output=True, text=True).stdout
-    check(f"{LABEL} (" in out and device in out, f"v4l2-ctl --list-devices shows {LABEL!r} at {device}")
+    check(f"{APP_LABEL} (" in out and device in out,
+          f"v4l2-ctl --list-devices shows {APP_LABEL!r} at {device}")
 
 
 def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path, tag: str,
@@ -239,12 +244,9 @@ def phase_pause(device: str, clip: Path, refs: References, config_path: Path, ar
     from faceblur_cam.placeholders import PlaceholderCards
     from dataclasses import replace
 
-    import functools
+    from guest_app_main import limit_detector_size
 
-    import faceblur_cam.app
-
-    faceblur_cam.app.load_detector = functools.partial(  # same as guest_app_main.py
-        faceblur_cam.app.load_detector, long_side=int(os.environ["FACEBLUR_E2E_LONG_SIDE"]))
+    limit_detector_size()  # as in the CLI runs, see guest_app_main.py
     config = load_config(config_path)
     config = replace(config, camera=replace(config.camera, source=parse_source(str(clip))))
     engine = build_engine(config, [open_virtual_camera(config)])
@@ -283,9 +285,53 @@ def phase_pause(device: str, clip: Path, refs: References, config_path: Path, ar
         check(engine.wait(30), "pause: engine stopped")
 
 
+def app_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PY, str(HERE / "guest_app_main.py"), *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def phase_setup(art: Path) -> None:
+    """The device exists (loaded by the rig): setup only adds the boot-time files."""
+    shown = app_cli("setup")
+    (art / "setup.txt").write_text(shown.stdout + shown.stderr)
+    check(shown.returncode == 0 and "modprobe" not in shown.stdout.replace("modprobe.d", "")
+          and "tee /etc/modprobe.d/faceblur-cam.conf" in shown.stdout,
+          "setup (device already there): prints only the boot-time files")
+    applied = app_cli("setup", "--apply")
+    (art / "setup-apply.txt").write_text(applied.stdout + applied.stderr)
+    conf = Path("/etc/modprobe.d/faceblur-cam.conf")
+    check(applied.returncode == 0 and conf.exists() and 'card_label="FaceBlur Cam"' in conf.read_text()
+          and Path("/etc/modules-load.d/faceblur-cam.conf").read_text().strip() == "v4l2loopback",
+          f"setup --apply wrote the boot-time files (exit {applied.returncode})")
+    again = app_cli("setup")
+    check(again.returncode == 0 and "is ready" in again.stdout, "setup afterwards: nothing left to do")
+
+
+def phase_reload(art: Path) -> None:
+    """v4l2loopback 0.12.7 loaded WITHOUT our device (the rig's label is something else):
+    setup must unload and reload it, with a warning, and then our device exists."""
+    check(device_by_label(APP_LABEL) is None, f"no {APP_LABEL!r} device before setup")
+    shown = app_cli("setup")
+    (art / "reload-setup.txt").write_text(shown.stdout + shown.stderr)
+    check("modprobe -r v4l2loopback" in shown.stdout and "Warning:" in shown.stdout
+          and LABEL in shown.stdout, "setup prints the reload, warning that it removes "
+          f"{LABEL!r}")
+    refused = app_cli("setup", "--apply")
+    check(refused.returncode != 0 and device_by_label(LABEL) is not None,
+          "setup --apply without --yes and without a terminal refuses to reload")
+    applied = app_cli("setup", "--apply", "--yes")
+    (art / "reload-apply.txt").write_text(applied.stdout + applied.stderr)
+    device = device_by_label(APP_LABEL)
+    check(applied.returncode == 0 and device is not None,
+          f"setup --apply --yes reloaded v4l2loopback: {APP_LABEL!r} is {device} "
+          f"(exit {applied.returncode}) {applied.stderr.strip()[-300:]}")
+    if device is not None:
+        caps = querycap_caps(device)
+        check(caps & 2 and not caps & 1, f"it is an exclusive_caps output device (caps 0x{caps:08x})")
+
+
 def phase_doctor(art: Path) -> None:
-    result = subprocess.run([PY, "-m", "faceblur_cam", "doctor"], capture_output=True, text=True,
-                            timeout=300)
+    result = app_cli("doctor")
     (art / "doctor.txt").write_text(result.stdout + result.stderr)
     print(result.stdout)
     vcam = result.stdout.split("Virtual camera", 1)[-1].split("\n\n", 1)[0]
@@ -299,11 +345,14 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO)
     art = Path(sys.argv[1])
     art.mkdir(parents=True, exist_ok=True)
-    phases = sys.argv[2:] or ["label", "run", "restart", "pause", "doctor"]
+    phases = sys.argv[2:] or ["label", "run", "restart", "pause", "setup", "doctor"]
+    if phases == ["reload"]:
+        phase_reload(art)
+        phases = ["doctor"]
     tmp = Path("/tmp/faceblur-e2e")
     tmp.mkdir(exist_ok=True)
-    device = device_by_label(LABEL)
-    if not check(device is not None, f"a device labelled {LABEL!r} exists ({device})"):
+    device = device_by_label(APP_LABEL)
+    if not check(device is not None, f"a device labelled {APP_LABEL!r} exists ({device})"):
         return 1
     assert device is not None
     clip, refs = make_clip(tmp)
@@ -315,6 +364,8 @@ def main() -> int:
             phase_run(device, clip, refs, config, art, phase, want=6 if phase == "run" else 2)
         elif phase == "pause":
             phase_pause(device, clip, refs, config, art)
+        elif phase == "setup":
+            phase_setup(art)
         elif phase == "doctor":
             phase_doctor(art)
     print("ALL PASSED" if not failures else f"{len(failures)} FAILED: {failures}", flush=True)

@@ -38,14 +38,15 @@ class DetectJob:
 
 @dataclass(frozen=True)
 class PlanConfig:
-    low_side: int = 320
+    low_side: int = 256
     high_side: int = 640
-    cycle: tuple[str, ...] = ("full", "roi", "roi", "tile", "roi", "roi")
-    tiles: int = 2
+    cycle: tuple[str, ...] = ("full", "roi", "tile", "roi", "tile", "roi")
+    tiles: int = 3
     tile_overlap: float = 0.2
-    roi_side: int = 128
+    roi_side: int = 96
     roi_context: float = 2.4  # crop side / face box long side
     roi_min: int = 64  # smallest crop side in frame pixels
+    roi_max: int = 2  # crops per frame; with more faces they take turns
 
 
 EVERY_FRAME = PlanConfig(low_side=640, cycle=("full",))
@@ -58,9 +59,12 @@ class DetectionPlanner:
         self.config = config or PlanConfig()
         self._frame = -1
         self._tile = 0
+        self._roi_turn = 0
 
     def reset(self) -> None:
         self._frame = -1
+        self._tile = 0
+        self._roi_turn = 0
 
     def plan(self, frame_wh: tuple[int, int], tracks: Detections) -> list[DetectJob]:
         cfg = self.config
@@ -95,7 +99,11 @@ class DetectionPlanner:
         cfg = self.config
         w, h = frame_wh
         jobs = []
-        for (cx, cy), (bw, bh) in zip(tracks.centers, tracks.wh):
+        chosen = np.arange(len(tracks))
+        if len(tracks) > cfg.roi_max:  # take turns: a window of roi_max tracks moving each frame
+            chosen = (self._roi_turn + np.arange(cfg.roi_max)) % len(tracks)
+            self._roi_turn = (self._roi_turn + cfg.roi_max) % len(tracks)
+        for (cx, cy), (bw, bh) in zip(tracks.centers[chosen], tracks.wh[chosen]):
             side = max(cfg.roi_min, cfg.roi_context * max(bw, bh))
             x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
             x2, y2 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))

@@ -62,8 +62,8 @@ def _listed_in_group(name: str) -> bool:
 class LinuxProbe:
     """The OS seams of the Linux checks; defaults are the real thing."""
 
-    root: Path = linux_sysfs.ROOT
-    facts: Callable[[Path], LinuxFacts] = linux_setup.observe
+    root: Path | None = None  # None: linux_sysfs.ROOT ("/")
+    facts: Callable[[Path | None], LinuxFacts] = linux_setup.observe
     query: Callable[[str], linux_v4l2.Capability] = linux_v4l2.query_capability
     in_use: Callable[[str], bool] = linux_v4l2.capture_in_use
     can_open: Callable[[str], bool] = _can_open

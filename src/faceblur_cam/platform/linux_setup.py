@@ -55,8 +55,10 @@ class LinuxFacts:
     needs_video_group: bool = False  # user is not root and not in the "video" group
 
 
-def observe(root: Path = linux_sysfs.ROOT) -> LinuxFacts:
-    """Read the facts from the running system (``root`` lets tests use a fake tree)."""
+def observe(root: Path | None = None, release: str | None = None) -> LinuxFacts:
+    """Read the facts from the running system (``root``/``release``: a fake tree and kernel
+    for tests)."""
+    root = root or linux_sysfs.ROOT
     files = {}
     for path in (MODPROBE_CONF, MODULES_LOAD_CONF):
         try:
@@ -65,7 +67,7 @@ def observe(root: Path = linux_sysfs.ROOT) -> LinuxFacts:
             pass
     other = []
     for conf in sorted((root / "etc" / "modprobe.d").glob("*.conf")):
-        if f"/{conf.name}" == MODPROBE_CONF[len("/etc/modprobe.d"):]:
+        if conf.name == Path(MODPROBE_CONF).name:
             continue
         try:
             text = conf.read_text(encoding="utf-8", errors="replace")
@@ -74,11 +76,12 @@ def observe(root: Path = linux_sysfs.ROOT) -> LinuxFacts:
         if any(line.split()[:2] == ["options", "v4l2loopback"] for line in text.splitlines()):
             other.append(f"/etc/modprobe.d/{conf.name}")
     user = _user()
+    release = release or os.uname().release
     return LinuxFacts(
         devices=linux_sysfs.video_devices(root),
-        module=linux_sysfs.loopback_module(root),
-        installed=linux_sysfs.loopback_installed(root),
-        release=os.uname().release,
+        module=linux_sysfs.loopback_module(root, release),
+        installed=linux_sysfs.loopback_installed(root, release),
+        release=release,
         has_ctl=shutil.which("v4l2loopback-ctl") is not None,
         package_manager=next((pm for pm in _INSTALL if shutil.which(pm)), None),
         files=files,

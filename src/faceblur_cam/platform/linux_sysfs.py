@@ -14,7 +14,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ROOT = Path("/")
+ROOT = Path("/")  # read at call time, so tests can point it at a fake tree
 MODULE = "v4l2loopback"
 
 
@@ -70,8 +70,9 @@ def _number(name: str) -> int:
     return int(digits) if digits else -1
 
 
-def video_devices(root: Path = ROOT) -> list[VideoDevice]:
+def video_devices(root: Path | None = None) -> list[VideoDevice]:
     """All ``/dev/videoN`` nodes, sorted by N. Empty when sysfs has no video4linux class."""
+    root = root or ROOT
     base = root / "sys" / "class" / "video4linux"
     if not base.is_dir():
         return []
@@ -96,8 +97,9 @@ def video_devices(root: Path = ROOT) -> list[VideoDevice]:
     return found
 
 
-def loopback_module(root: Path = ROOT) -> LoopbackModule | None:
+def loopback_module(root: Path | None = None, release: str | None = None) -> LoopbackModule | None:
     """The loaded v4l2loopback module, or None when it is not loaded."""
+    root = root or ROOT
     base = root / "sys" / "module" / MODULE
     if not base.is_dir():
         return None
@@ -105,20 +107,20 @@ def loopback_module(root: Path = ROOT) -> LoopbackModule | None:
     flags = tuple(v.strip().upper() in ("Y", "1") for v in raw.split(",") if v.strip())
     # Debian's 0.12.7 DKMS build has no /sys/module/v4l2loopback/version and no version=
     # in its .modinfo; its DKMS build path (/var/lib/dkms/v4l2loopback/0.12.7/...) says it
-    version = _read(base / "version") or _file_version(module_file(root)) or _dkms_version(root)
+    version = _read(base / "version") or _file_version(module_file(root, release)) or _dkms_version(root)
     return LoopbackModule(version=version, exclusive_caps=flags)
 
 
-def module_file(root: Path = ROOT, release: str | None = None) -> Path | None:
+def module_file(root: Path | None = None, release: str | None = None) -> Path | None:
     """The v4l2loopback module file for the running kernel (``release`` = ``uname -r``), or
     None if it is not installed (then ``modprobe v4l2loopback`` cannot work)."""
-    base = root / "lib" / "modules" / (release or os.uname().release)
+    base = (root or ROOT) / "lib" / "modules" / (release or os.uname().release)
     if not base.is_dir():
         return None
     return next(iter(sorted(base.rglob(f"{MODULE}.ko*"))), None)
 
 
-def loopback_installed(root: Path = ROOT, release: str | None = None) -> bool:
+def loopback_installed(root: Path | None = None, release: str | None = None) -> bool:
     return module_file(root, release) is not None
 
 

@@ -37,11 +37,13 @@ class SetupPlan:
 
 
 def quote_arg(arg: str) -> str:
-    """Shell-quote ``arg``, writing ``key=value with spaces`` as ``key="value with spaces"``."""
+    """Shell-quote ``arg`` the way people write it: ``"two words"``, ``key="two words"``."""
+    if shlex.quote(arg) == arg or re.search(r'["$`\\!\n]', arg):
+        return shlex.quote(arg)
     match = _KEY_VALUE.match(arg)
-    if match and not re.search(r'["$`\\!\n]', match.group(2)) and shlex.quote(arg) != arg:
+    if match:
         return f'{match.group(1)}="{match.group(2)}"'
-    return shlex.quote(arg)
+    return f'"{arg}"'
 
 
 def shell_line(step: Step, sudo: str = "sudo") -> str:

@@ -86,7 +86,7 @@ class Encoder:
 
     def _codec_args(self, wh: tuple[int, int], fps: float) -> list[str]:
         if self.codec == "libx264":
-            # superfast + zerolatency: ~11 ms of one core per 720p frame (bench/bench_recording.py),
+            # superfast + zerolatency: ~9-13 ms of a core per 720p frame (bench/bench_recording.py),
             # and no lookahead, so every frame reaches the file within a fragment.
             return ["-c:v", "libx264", "-preset", "superfast", "-tune", "zerolatency",
                     "-crf", "23", "-sc_threshold", "0"]  # fmt: skip

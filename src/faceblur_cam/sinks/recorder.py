@@ -302,8 +302,12 @@ class Mp4Recorder:
                 self.superseded += pending is not None and slot == pending_slot
                 pending, pending_slot = cast(np.ndarray, item), slot
             stdin.close()
-        except (OSError, ValueError) as exc:
-            self._fail_from_encoder(exc)
+        except (OSError, ValueError):  # ffmpeg is gone: the pipe broke, or was closed
+            self._fail_from_encoder()
+        except Exception:  # a bug must not leave a recorder that silently drops everything
+            log.exception("the recording writer failed")
+            self._proc.kill()
+            self._failure = f"the recording failed unexpectedly (see the log); {self._saved()}"
         finally:
             self._discard_queue()
 
@@ -312,14 +316,14 @@ class Mp4Recorder:
         stdin.flush()
         self.frames_written += 1
 
-    def _fail_from_encoder(self, exc: Exception) -> None:
+    def _fail_from_encoder(self) -> None:
         try:
             code = self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             code = self._proc.wait()
         self._drain.join(timeout=2)
-        self._failure = self._explain(code, exc)
+        self._failure = self._explain(code)
         log.error(
             "recording %s failed: %s (ffmpeg: %s)",
             self.path,
@@ -341,10 +345,13 @@ class Mp4Recorder:
             if line:
                 self._stderr.append(line)
 
-    def _explain(self, code: int | None, exc: Exception | None = None) -> str:
+    def _saved(self) -> str:
+        return f"the recording so far is saved in {self.path}"
+
+    def _explain(self, code: int | None) -> str:
         """A message for the user from ffmpeg's exit code and error output."""
         text = " ".join(self._stderr).lower()
-        saved = f"the recording so far is saved in {self.path}"
+        saved = self._saved()
         if "no space left" in text:
             return f"the disk is full; {saved}"
         if "file too large" in text or code == -25:  # SIGXFSZ: a file size limit was hit
