@@ -74,7 +74,7 @@ def test_new_module_adds_a_device_without_reloading() -> None:
     module = linux_sysfs.LoopbackModule("0.13.2", (True,))
     p = plan(facts(module=module, devices=[loop(10, "OBS Virtual Camera")], has_ctl=True), LABEL)
     assert lines(p)[0] == 'sudo v4l2loopback-ctl add -n "FaceBlur Cam" -x 1 /dev/video11'
-    assert not p.warnings and not any("modprobe" in line for line in lines(p))
+    assert not p.warnings and not any(line.startswith("sudo modprobe") for line in lines(p))
 
 
 def test_new_module_without_the_ctl_tool_falls_back_to_reloading() -> None:

@@ -191,6 +191,9 @@ def phase_label(device: str) -> None:
 def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path, tag: str,
               want: int) -> None:
     log_path = art / f"{tag}-app.log"
+    caps = querycap_caps(device)
+    stuck = not caps & 3
+    print(f"  {device} before start: caps 0x{caps:08x} ({'stuck: neither CAPTURE nor OUTPUT' if stuck else 'ok'})")
     t0 = time.monotonic()
     proc = start_app(clip, config, log_path)
     try:
@@ -219,6 +222,10 @@ def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path
             phase_ffmpeg(device, refs, art)
     finally:
         stop_app(proc, log_path, tag)
+    if tag == "restart":
+        check(stuck and "restoring it" in log_path.read_text(errors="replace"),
+              "restart: the device was stuck after the first run (v4l2loopback 0.12.7) and the "
+              "app repaired it before publishing")
 
 
 def phase_ffmpeg(device: str, refs: References, art: Path) -> None:

@@ -47,8 +47,9 @@ def tray_check(probe: Callable[[], str] = _tray) -> CheckResult:
         return ok("tray", "icon", probe())
     except Exception as exc:  # TrayUnavailable, Xlib display errors, missing gi, ...
         log.debug("tray check failed", exc_info=True)
-        return warn("tray", "icon", str(exc).split("\n")[0],
-                    "see the message above, or run headless: faceblur-cam run --no-tray")
+        first, _, rest = str(exc).partition("\n")
+        return warn("tray", "icon", first, rest.strip() or "start FaceBlur Cam from your desktop "
+                    "session, or run it headless: faceblur-cam run --no-tray")
 
 
 def _encoder() -> tuple[bool, str]:

@@ -13,7 +13,7 @@ import logging
 import os
 import pwd
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from faceblur_cam.doctor.result import CheckResult, fail, ok, warn
@@ -70,14 +70,13 @@ class LinuxProbe:
     group_of: Callable[[str], str | None] = _group_of
     in_group: Callable[[str], bool] = _in_group
     listed_in_group: Callable[[str], bool] = _listed_in_group
-    is_root: Callable[[], bool] = field(default=lambda: os.geteuid() == 0)
 
 
 def virtual_camera_checks(label: str, probe: LinuxProbe | None = None) -> list[CheckResult]:
     """Driver loaded, device labelled ``label``, usable by us, exclusive_caps, persistent."""
     probe = probe or LinuxProbe()
     facts = probe.facts(probe.root)
-    setup = linux_setup.plan(facts, label)
+    setup = linux_setup.plan(facts, label, probe.query)
     results = [_driver(facts, setup)]
     ours = next((d for d in facts.devices if d.loopback and d.name == label), None)
     if ours is None:
@@ -143,22 +142,16 @@ def _exclusive_caps(device: VideoDevice, facts: LinuxFacts, setup: SetupPlan,
     except OSError as exc:
         log.debug("QUERYCAP %s: %s", device.path, exc)
         cap = None
-    if cap is not None:
-        if cap.capture and cap.output:
-            return fail(VCAM, name, problem, _fix_lines(setup))
-        if cap.output:
-            return ok(VCAM, name, "exclusive_caps=1 (Chrome-based apps list it while we publish)")
-        if cap.capture:
-            return ok(VCAM, name, "exclusive_caps=1; a program is publishing to it now")
-        return ok(VCAM, name, "exclusive_caps=1; a previous writer left it without output "
-                  "(v4l2loopback 0.12 bug, repaired when FaceBlur Cam starts)")
-    assert facts.module is not None
-    loops = [d for d in facts.devices if d.loopback]
-    flags = facts.module.exclusive_caps
-    position = loops.index(device) if device in loops else 0
-    if position < len(flags) and not flags[position]:
+    if not linux_setup.is_exclusive(facts, device, probe.query):
         return fail(VCAM, name, problem, _fix_lines(setup))
-    return ok(VCAM, name, "exclusive_caps=1 (module parameter)")
+    if cap is None:
+        return ok(VCAM, name, "exclusive_caps=1 (module parameter)")
+    if cap.output:
+        return ok(VCAM, name, "exclusive_caps=1 (Chrome-based apps list it while we publish)")
+    if cap.capture:
+        return ok(VCAM, name, "exclusive_caps=1; a program is publishing to it now")
+    return ok(VCAM, name, "exclusive_caps=1; a previous writer left it without output "
+              "(v4l2loopback 0.12 bug, repaired when FaceBlur Cam starts)")
 
 
 def camera_checks(probe: LinuxProbe | None = None) -> list[CheckResult]:

@@ -18,14 +18,17 @@ import getpass
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faceblur_cam.platform import linux_sysfs
+from faceblur_cam.platform import linux_sysfs, linux_v4l2
 from faceblur_cam.platform.linux_sysfs import LoopbackModule, VideoDevice
 from faceblur_cam.platform.plan import SetupPlan, Step
 
 log = logging.getLogger(__name__)
+
+Query = Callable[[str], linux_v4l2.Capability]
 
 MODPROBE_CONF = "/etc/modprobe.d/faceblur-cam.conf"
 MODULES_LOAD_CONF = "/etc/modules-load.d/faceblur-cam.conf"
@@ -120,11 +123,13 @@ def modprobe_conf(label: str, video_nr: int) -> str:
     return "options v4l2loopback " + " ".join(values) + "\n"
 
 
-def plan(facts: LinuxFacts, label: str) -> SetupPlan:
-    """The steps that make the loopback device labelled ``label`` exist now and at boot."""
+def plan(facts: LinuxFacts, label: str, query: Query = linux_v4l2.query_capability) -> SetupPlan:
+    """The steps that make the loopback device labelled ``label`` exist now and at boot.
+    ``query`` is VIDIOC_QUERYCAP (faked in tests), used to see whether our device has
+    exclusive_caps."""
     result = SetupPlan()
     ours = next((d for d in facts.devices if d.loopback and d.name == label), None)
-    exclusive = ours is not None and _exclusive(facts, ours)
+    exclusive = ours is not None and is_exclusive(facts, ours, query)
     video_nr = ours.number if ours else linux_sysfs.free_video_number(facts.devices, PREFERRED_VIDEO_NR)
     options = module_options(label, video_nr)
     load = Step(f'create /dev/video{video_nr} labelled "{label}"', ("modprobe", "v4l2loopback", *options))
@@ -160,19 +165,18 @@ def plan(facts: LinuxFacts, label: str) -> SetupPlan:
     return result
 
 
-def _exclusive(facts: LinuxFacts, device: VideoDevice) -> bool:
-    """Whether ``device`` was created with exclusive_caps=1 (needed by Chrome-based apps)."""
-    from faceblur_cam.platform import linux_v4l2
-
+def is_exclusive(facts: LinuxFacts, device: VideoDevice, query: Query) -> bool:
+    """Whether ``device`` was created with exclusive_caps=1 (needed by Chrome-based apps):
+    such a device never offers CAPTURE and OUTPUT at once. If it cannot be queried (no
+    permission), the module parameter says, by the device's position among loopback devices."""
     try:
-        cap = linux_v4l2.query_capability(device.path)
-        return not (cap.capture and cap.output)  # non-exclusive devices always offer both
+        cap = query(device.path)
+        return not (cap.capture and cap.output)
     except OSError:
         pass
-    assert facts.module is not None
     loops = [d for d in facts.devices if d.loopback]
-    position = loops.index(device)
-    flags = facts.module.exclusive_caps
+    position = loops.index(device) if device in loops else 0
+    flags = facts.module.exclusive_caps if facts.module else ()
     return flags[position] if position < len(flags) else True
 
 
