@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.geometry import region_mask

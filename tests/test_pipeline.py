@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import textured_frame
 
+from faceblur_cam.detect import detect_fn
+from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig
 from faceblur_cam.detect.worker import DetectionUnavailable, TimedDetector
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind
 from faceblur_cam.geometry import region_mask
-from faceblur_cam.detect import detect_fn
-from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig
 from faceblur_cam.pipeline import ProtectPipeline
 
 FACE = [120, 80, 180, 150]

@@ -138,3 +138,13 @@ def test_output_error_messages_say_what_to_do(tmp_path: Path) -> None:
     assert "Another program" in busy and "retries" in busy
     assert "Another program" in linux.explain_output_error(str(present), "FaceBlur Cam",
                                                            OSError(errno.EBUSY, "busy"))
+
+
+def test_module_file_is_found_through_modules_dep(tmp_path: Path) -> None:
+    base = tmp_path / "lib" / "modules" / RELEASE
+    (base / "kernel" / "misc").mkdir(parents=True)
+    (base / "kernel" / "misc" / "v4l2loopback.ko.xz").write_bytes(b"")
+    assert linux_sysfs.module_file(tmp_path, RELEASE) is None  # not where DKMS puts it, no dep
+    (base / "modules.dep").write_text("kernel/drivers/media/mc/mc.ko:\n"
+                                      "kernel/misc/v4l2loopback.ko.xz: kernel/drivers/media/v4l2-core/videodev.ko\n")
+    assert linux_sysfs.module_file(tmp_path, RELEASE) == base / "kernel" / "misc" / "v4l2loopback.ko.xz"

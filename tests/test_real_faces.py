@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,7 +15,7 @@ from evaluate import coverage
 from faceblur_cam.app import build_pipeline
 from faceblur_cam.config import Config
 from faceblur_cam.detect import load_detector
-from faceblur_cam.detect.models import ModelError, ModelSpec, resolve_model, verify
+from faceblur_cam.detect.models import ModelError, resolve_model, verify
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.geometry import region_mask
 

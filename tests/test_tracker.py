@@ -14,7 +14,8 @@ def det(*boxes):
 
 
 def contains(outer, inner, tol=0.5):
-    return outer[0] <= inner[0] + tol and outer[1] <= inner[1] + tol and outer[2] >= inner[2] - tol and outer[3] >= inner[3] - tol
+    return (outer[0] <= inner[0] + tol and outer[1] <= inner[1] + tol
+            and outer[2] >= inner[2] - tol and outer[3] >= inner[3] - tol)
 
 
 def test_new_face_is_returned_on_its_first_frame():

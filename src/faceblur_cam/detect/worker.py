@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 import numpy as np
-
-from collections.abc import Callable
 
 from faceblur_cam.detect.plan import DetectJob
 from faceblur_cam.detections import Detections
@@ -52,7 +51,7 @@ class TimedDetector:
             try:
                 got_seq, result = self._results.get(timeout=self.budget_s)
             except queue.Empty:
-                raise DetectionUnavailable(f"detector missed its {self.budget_s * 1000:.0f} ms budget") from None
+                raise DetectionUnavailable(f"detector missed its {(self.budget_s or 0) * 1000:.0f} ms budget") from None
             if got_seq != seq:  # a late answer for an earlier frame
                 continue
             if isinstance(result, BaseException):

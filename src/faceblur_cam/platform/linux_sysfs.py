@@ -113,11 +113,21 @@ def loopback_module(root: Path | None = None, release: str | None = None) -> Loo
 
 def module_file(root: Path | None = None, release: str | None = None) -> Path | None:
     """The v4l2loopback module file for the running kernel (``release`` = ``uname -r``), or
-    None if it is not installed (then ``modprobe v4l2loopback`` cannot work)."""
+    None if it is not installed (then ``modprobe v4l2loopback`` cannot work).
+
+    Looked up in ``modules.dep`` (one small file; walking /lib/modules is slow on network and
+    9p file systems), then in the usual DKMS folders in case depmod has not run yet."""
     base = (root or ROOT) / "lib" / "modules" / (release or os.uname().release)
-    if not base.is_dir():
-        return None
-    return next(iter(sorted(base.rglob(f"{MODULE}.ko*"))), None)
+    dep = _read(base / "modules.dep") or ""
+    for line in dep.splitlines():
+        name = line.split(":", 1)[0]
+        if os.path.basename(name).startswith(f"{MODULE}.ko"):
+            return base / name
+    for folder in ("updates/dkms", "updates", "extra", "kernel/drivers/media/v4l2-core"):
+        found = sorted((base / folder).glob(f"{MODULE}.ko*"))
+        if found:
+            return found[0]
+    return None
 
 
 def loopback_installed(root: Path | None = None, release: str | None = None) -> bool:
