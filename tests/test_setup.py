@@ -63,9 +63,10 @@ def test_installed_but_not_loaded_just_loads() -> None:
 
 def test_old_module_loaded_without_our_device_is_reloaded_with_a_warning() -> None:
     module = linux_sysfs.LoopbackModule("0.12.7", (True,))
-    p = plan(facts(module=module, devices=[loop(10, "OBS Virtual Camera")], has_ctl=True), LABEL)
-    assert lines(p)[:2] == ["sudo modprobe -r v4l2loopback",
-                            f"sudo {LOAD.replace('video_nr=10', 'video_nr=11')}"]
+    camera = linux_sysfs.VideoDevice("/dev/video0", 0, "USB Camera", False, False, 0)
+    p = plan(facts(module=module, devices=[camera, loop(10, "OBS Virtual Camera")], has_ctl=True), LABEL)
+    # the reload frees /dev/video10, so ours takes it
+    assert lines(p)[:2] == ["sudo modprobe -r v4l2loopback", f"sudo {LOAD}"]
     assert len(p.warnings) == 1 and '/dev/video10 "OBS Virtual Camera"' in p.warnings[0]
     assert "0.12.7" in p.warnings[0] and "disconnected" in p.warnings[0]
 

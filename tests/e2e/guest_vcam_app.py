@@ -245,13 +245,14 @@ def phase_ffmpeg(device: str, refs: References, art: Path) -> None:
 
 def phase_pause(device: str, clip: Path, refs: References, config_path: Path, art: Path) -> None:
     """The engine built exactly as ``run`` builds it, paused and resumed through its API."""
+    from dataclasses import replace
+
+    from guest_app_main import limit_detector_size
+
     from faceblur_cam.app import build_engine, open_virtual_camera
     from faceblur_cam.config import load_config, parse_source
     from faceblur_cam.engine import EngineState
     from faceblur_cam.placeholders import PlaceholderCards
-    from dataclasses import replace
-
-    from guest_app_main import limit_detector_size
 
     limit_detector_size()  # as in the CLI runs, see guest_app_main.py
     config = load_config(config_path)

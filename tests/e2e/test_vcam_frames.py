@@ -12,13 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from vcam_frames import References, mad
 
 from faceblur_cam.app import build_pipeline
 from faceblur_cam.config import Config
 from faceblur_cam.engine import EngineState
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.placeholders import PlaceholderCards
-from vcam_frames import References, mad
 
 CLIP = "Albert_Brooks_0"
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from faceblur_cam import APP_NAME, platform
 from faceblur_cam.errors import UserError
-from faceblur_cam.platform.plan import SetupPlan, Step, shell_line
+from faceblur_cam.platform.plan import SetupPlan, shell_line
 
 log = logging.getLogger(__name__)
 

@@ -40,14 +40,6 @@ def _group_of(path: str) -> str | None:
         return None
 
 
-def _in_group(name: str) -> bool:
-    try:
-        gid = grp.getgrnam(name).gr_gid
-    except KeyError:
-        return False
-    return gid in os.getgroups() or gid == os.getegid()
-
-
 def _listed_in_group(name: str) -> bool:
     """The account database puts us in ``name`` (maybe not yet active in this session)."""
     try:
@@ -68,7 +60,7 @@ class LinuxProbe:
     in_use: Callable[[str], bool] = linux_v4l2.capture_in_use
     can_open: Callable[[str], bool] = _can_open
     group_of: Callable[[str], str | None] = _group_of
-    in_group: Callable[[str], bool] = _in_group
+    in_group: Callable[[str], bool] = linux_setup.in_group
     listed_in_group: Callable[[str], bool] = _listed_in_group
 
 

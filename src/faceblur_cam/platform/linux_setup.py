@@ -90,7 +90,8 @@ def observe(root: Path | None = None, release: str | None = None) -> LinuxFacts:
         files=files,
         other_options=other,
         user=user,
-        needs_video_group=os.geteuid() != 0 and not _in_group("video"),
+        # no "video" group: device access comes from elsewhere (e.g. logind's uaccess)
+        needs_video_group=os.geteuid() != 0 and _group_exists("video") and not in_group("video"),
     )
 
 
@@ -101,14 +102,25 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def _in_group(name: str) -> bool:
+def in_group(name: str) -> bool:
+    """This process has group ``name`` (False if there is no such group)."""
     import grp
 
     try:
         gid = grp.getgrnam(name).gr_gid
     except KeyError:
-        return True  # no such group: device permissions come from elsewhere (e.g. uaccess)
-    return gid in os.getgroups() or gid == os.getgid()
+        return False
+    return gid in os.getgroups() or gid == os.getegid()
+
+
+def _group_exists(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def module_options(label: str, video_nr: int) -> tuple[str, ...]:
@@ -129,25 +141,35 @@ def plan(facts: LinuxFacts, label: str, query: Query = linux_v4l2.query_capabili
     exclusive_caps."""
     result = SetupPlan()
     ours = next((d for d in facts.devices if d.loopback and d.name == label), None)
-    exclusive = ours is not None and is_exclusive(facts, ours, query)
-    video_nr = ours.number if ours else linux_sysfs.free_video_number(facts.devices, PREFERRED_VIDEO_NR)
-    options = module_options(label, video_nr)
-    load = Step(f'create /dev/video{video_nr} labelled "{label}"', ("modprobe", "v4l2loopback", *options))
+    module = facts.module
+    if module is None:
+        action = "install" if not facts.installed else "load"
+    elif ours is not None and is_exclusive(facts, ours, query):
+        action = "none"
+    elif ours is None and module.can_add_devices and facts.has_ctl:
+        action = "add"
+    else:
+        action = "reload"
+    # a reload removes every loopback device, so their numbers are free again
+    staying = [d for d in facts.devices if not (action == "reload" and d.loopback)]
+    video_nr = ours.number if ours else linux_sysfs.free_video_number(staying, PREFERRED_VIDEO_NR)
+    load = Step(f'create /dev/video{video_nr} labelled "{label}"',
+                ("modprobe", "v4l2loopback", *module_options(label, video_nr)))
 
-    if facts.module is None and not facts.installed:
-        result.steps.append(_install_step(facts, result))
-    if facts.module is None:
+    if action == "install":
+        result.steps += [_install_step(facts, result), load]
+    elif action == "load":
         result.steps.append(load)
-    elif ours is not None and exclusive:
+    elif action == "none":
         result.ready = True
-    elif ours is None and facts.module.can_add_devices and facts.has_ctl:
+    elif action == "add":
+        assert module is not None
         result.steps.append(Step(
-            f'add /dev/video{video_nr} labelled "{label}" (v4l2loopback {facts.module.version})',
+            f'add /dev/video{video_nr} labelled "{label}" (v4l2loopback {module.version})',
             ("v4l2loopback-ctl", "add", "-n", label, "-x", "1", f"/dev/video{video_nr}")))
     else:
         result.warnings.append(_reload_warning(facts, label, ours))
-        result.steps.append(Step("unload v4l2loopback", ("modprobe", "-r", "v4l2loopback")))
-        result.steps.append(load)
+        result.steps += [Step("unload v4l2loopback", ("modprobe", "-r", "v4l2loopback")), load]
 
     for path, content, why in (
         (MODPROBE_CONF, modprobe_conf(label, video_nr), "create the device at every boot"),

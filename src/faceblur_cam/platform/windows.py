@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from faceblur_cam.doctor.result import CheckResult, fail, ok
 from faceblur_cam.platform.plan import SetupPlan
@@ -59,7 +60,10 @@ def explain_output_error(device: str | None, label: str, error: BaseException) -
 
 def directshow_cameras() -> list[str]:
     """Friendly names of the registered DirectShow video inputs (empty if unreadable)."""
-    import winreg  # type: ignore[import-not-found,unused-ignore]
+    import importlib
+
+    # imported by name so type checkers on other platforms do not trip over winreg
+    winreg: Any = importlib.import_module("winreg")
 
     names = []
     try:
