@@ -9,9 +9,9 @@ WH = (1280, 720)
 
 
 def test_first_frame_after_reset_is_a_full_high_resolution_look():
-    planner = DetectionPlanner(PlanConfig(high_side=640))
+    planner = DetectionPlanner(PlanConfig(first_sides=(640, 320)))
     jobs = planner.plan(WH, Detections.empty())
-    assert jobs == [DetectJob((0, 0, 1280, 720), 640, "first")]
+    assert jobs == [DetectJob((0, 0, 1280, 720), 640, "first"), DetectJob((0, 0, 1280, 720), 320, "first")]
     planner.plan(WH, Detections.empty())
     planner.reset()
     assert planner.plan(WH, Detections.empty())[0].kind == "first"

@@ -158,3 +158,12 @@ def test_reload_needs_consent(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_nothing_to_do_says_ready(capsys) -> None:
     assert setup_cmd.run_setup(args(apply=True), SetupPlan(ready=True), lambda a, s: 1) == 0
     assert "is ready" in capsys.readouterr().out
+
+
+def test_windows_and_macos_get_instructions_only(capsys) -> None:
+    from faceblur_cam.platform import macos
+
+    ran: list[object] = []
+    assert setup_cmd.run_setup(args(apply=True), macos.setup_plan(LABEL), lambda a, s: ran.append(a) or 0) == 0
+    out = capsys.readouterr().out
+    assert ran == [] and "OBS Studio 30" in out and "Nothing here can be run for you" in out

@@ -3,18 +3,19 @@ v4l2loopback "FaceBlur Cam", read back by real V4L2 readers (OpenCV, ffmpeg).
 
     python tests/e2e/guest_vcam_app.py ARTIFACT_DIR [phase ...]
 
-Phases (default: all, in this order):
+Phases (default: label run restart pause):
   label    the device is found by its label in sysfs and in ``v4l2-ctl --list-devices``
   run      ``faceblur-cam run --no-tray`` on a video file made from ../shared/eval frames;
            OpenCV and ffmpeg read the device: every frame that shows the picture has its face
            obscured and the rest intact; SIGTERM ends it with exit status 0
   restart  the same command again: v4l2loopback 0.12.7 leaves the device stuck after the
-           first writer closed, so this proves the app's work-around
+           first writer closed, so this proves the app's work-around; while it runs, headless
+           Chromium (if installed) lists "FaceBlur Cam" and captures a protected frame
   pause    the app's engine (as ``run`` builds it) paused: the reader sees the "paused" card
            only; resumed: protected frames again
-  setup    ``faceblur-cam setup [--apply]`` with the device already there: boot-time files
   doctor   ``faceblur-cam doctor`` reports the virtual camera checks green
-  reload   (alone, in a VM whose device has another label) ``setup --apply --yes`` reloads
+  reload   (alone, in a VM whose device has another label) ``setup`` shows the reload with a
+           warning, ``setup --apply`` refuses without --yes, ``setup --apply --yes`` reloads
            v4l2loopback 0.12.7 so that "FaceBlur Cam" exists; then doctor
 
 Prints PASS/FAIL lines and exits 1 if any check failed. Frames read are saved as PNGs.
@@ -22,10 +23,12 @@ Prints PASS/FAIL lines and exits 1 if any check failed. Frames read are saved as
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -189,7 +192,7 @@ def phase_label(device: str) -> None:
 
 
 def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path, tag: str,
-              want: int) -> None:
+              want: int, with_chromium: bool = False) -> None:
     log_path = art / f"{tag}-app.log"
     caps = querycap_caps(device)
     stuck = not caps & 3
@@ -220,6 +223,8 @@ def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path
               f"{reader.worst_background:.2f} of 255)")
         if tag == "run":
             phase_ffmpeg(device, refs, art)
+        if tag == "restart" and with_chromium:
+            phase_chromium(refs, art)
     finally:
         stop_app(proc, log_path, tag)
     if tag == "restart":
@@ -241,6 +246,26 @@ def phase_ffmpeg(device: str, refs: References, art: Path) -> None:
           f"{result.stderr.strip()[:200]}")
     check(all(v.face_obscured and v.background_intact for v in content),
           "ffmpeg: faces obscured, rest intact in every picture frame")
+
+
+def phase_chromium(refs: References, art: Path) -> None:
+    """What Meet/Teams/Zoom web see: the device by its label, and a protected picture."""
+    from chromium_capture import capture
+
+    result = capture()
+    if not check("error" not in result, f"Chromium getUserMedia answered {result.get('error', '')[:2000]}"):
+        return
+    cams = [d["label"] for d in result["devices"] if d["kind"] == "videoinput"]
+    check(APP_LABEL in cams, f"Chromium enumerateDevices videoinput labels {cams} include {APP_LABEL!r}")
+    check(result["track"] == APP_LABEL, f"Chromium getUserMedia track label {result['track']!r}")
+    png = base64.b64decode(result["png"].split(",", 1)[1])
+    (art / "chromium-frame.png").write_bytes(png)
+    frame = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if frame.shape[:2] != (H, W):
+        frame = cv2.resize(frame, (W, H), interpolation=cv2.INTER_AREA)
+    verdict = refs.judge(frame)
+    check(verdict.is_content and verdict.face_obscured and verdict.background_intact,
+          f"Chromium's captured frame ({result['size']}) shows the picture, face obscured: {verdict}")
 
 
 def phase_pause(device: str, clip: Path, refs: References, config_path: Path, art: Path) -> None:
@@ -299,21 +324,6 @@ def app_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
                           timeout=timeout)
 
 
-def phase_setup(art: Path) -> None:
-    """The device exists (loaded by the rig): setup only adds the boot-time files."""
-    shown = app_cli("setup")
-    (art / "setup.txt").write_text(shown.stdout + shown.stderr)
-    check(shown.returncode == 0 and "modprobe" not in shown.stdout.replace("modprobe.d", "")
-          and "tee /etc/modprobe.d/faceblur-cam.conf" in shown.stdout,
-          "setup (device already there): prints only the boot-time files")
-    applied = app_cli("setup", "--apply")
-    (art / "setup-apply.txt").write_text(applied.stdout + applied.stderr)
-    conf = Path("/etc/modprobe.d/faceblur-cam.conf")
-    check(applied.returncode == 0 and conf.exists() and 'card_label="FaceBlur Cam"' in conf.read_text()
-          and Path("/etc/modules-load.d/faceblur-cam.conf").read_text().strip() == "v4l2loopback",
-          f"setup --apply wrote the boot-time files (exit {applied.returncode})")
-
-
 def phase_reload(art: Path) -> None:
     """v4l2loopback 0.12.7 loaded WITHOUT our device (the rig's label is something else):
     setup must unload and reload it, with a warning, and then our device exists."""
@@ -334,7 +344,12 @@ def phase_reload(art: Path) -> None:
           f"(exit {applied.returncode}) {applied.stderr.strip()[-300:]}")
     if device is not None:
         caps = querycap_caps(device)
-        check(caps & 2 and not caps & 1, f"it is an exclusive_caps output device (caps 0x{caps:08x})")
+        check(bool(caps & 2 and not caps & 1), f"it is an exclusive_caps output device (caps 0x{caps:08x})")
+    conf = Path("/etc/modprobe.d/faceblur-cam.conf")
+    text = conf.read_text() if conf.exists() else ""
+    check(device == "/dev/video10" and 'video_nr=10 card_label="FaceBlur Cam" exclusive_caps=1' in text
+          and Path("/etc/modules-load.d/faceblur-cam.conf").exists(),
+          f"it took the number the reload freed (/dev/video10) and the boot files say so: {text.strip()!r}")
 
 
 def phase_doctor(art: Path) -> None:
@@ -352,7 +367,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO)
     art = Path(sys.argv[1])
     art.mkdir(parents=True, exist_ok=True)
-    phases = sys.argv[2:] or ["label", "run", "restart", "pause", "setup", "doctor"]
+    phases = sys.argv[2:] or ["label", "run", "restart", "pause"]
     if phases == ["reload"]:
         phase_reload(art)
         phases = ["doctor"]
@@ -368,11 +383,10 @@ def main() -> int:
         if phase == "label":
             phase_label(device)
         elif phase in ("run", "restart"):
-            phase_run(device, clip, refs, config, art, phase, want=6 if phase == "run" else 2)
+            phase_run(device, clip, refs, config, art, phase, want=6 if phase == "run" else 2,
+                      with_chromium=shutil.which("chromium") is not None)
         elif phase == "pause":
             phase_pause(device, clip, refs, config, art)
-        elif phase == "setup":
-            phase_setup(art)
         elif phase == "doctor":
             phase_doctor(art)
     print("ALL PASSED" if not failures else f"{len(failures)} FAILED: {failures}", flush=True)

@@ -97,6 +97,8 @@ def run_setup(args: argparse.Namespace, plan: SetupPlan | None = None, run: Runn
     if not args.apply or not plan.steps:
         if plan.steps:
             print("\nOr let FaceBlur Cam run them: faceblur-cam setup --apply")
+        elif args.apply and plan.notes:
+            print("\nNothing here can be run for you; follow the steps above.")
         return 0
     if any(s.argv == ("false",) for s in plan.steps):
         raise UserError("install v4l2loopback first (see above), then run setup again")

@@ -12,8 +12,9 @@ frames, each of which stays cheap:
   locked at high detail, cheaply);
 - ``none``: no detection (tracking only).
 
-The first frame after a reset (start-up, resume, camera back) is detected at ``high_side`` on
-the whole frame, so nothing is published before a full-resolution look. Frames with no job are
+The first frame after a reset (start-up, resume, camera back, detector hiccup) is detected on the
+whole frame at each of ``first_sides`` (high resolution for small faces, plus a coarser pass that
+finds some large faces the fine one misses), so nothing is published before a thorough look. Frames with no job are
 covered by the tracker's prediction.
 """
 
@@ -40,6 +41,7 @@ class DetectJob:
 class PlanConfig:
     low_side: int = 256
     high_side: int = 640
+    first_sides: tuple[int, ...] = (640, 320)
     cycle: tuple[str, ...] = ("full", "roi", "tile", "roi", "tile", "roi")
     tiles: int = 3
     tile_overlap: float = 0.2
@@ -49,7 +51,7 @@ class PlanConfig:
     roi_max: int = 2  # crops per frame; with more faces they take turns
 
 
-EVERY_FRAME = PlanConfig(low_side=640, cycle=("full",))
+EVERY_FRAME = PlanConfig(low_side=640, first_sides=(640,), cycle=("full",))
 
 
 class DetectionPlanner:
@@ -71,7 +73,7 @@ class DetectionPlanner:
         w, h = frame_wh
         self._frame += 1
         if self._frame == 0:
-            return [DetectJob((0, 0, w, h), _side(cfg.high_side, frame_wh), "first")]
+            return [DetectJob((0, 0, w, h), _side(side, frame_wh), "first") for side in cfg.first_sides]
         slot = cfg.cycle[(self._frame - 1) % len(cfg.cycle)]
         if slot == "full":
             return [DetectJob((0, 0, w, h), _side(cfg.low_side, frame_wh), "full")]
