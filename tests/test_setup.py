@@ -167,3 +167,11 @@ def test_windows_and_macos_get_instructions_only(capsys) -> None:
     assert setup_cmd.run_setup(args(apply=True), macos.setup_plan(LABEL), lambda a, s: ran.append(a) or 0) == 0
     out = capsys.readouterr().out
     assert ran == [] and "OBS Studio 30" in out and "Nothing here can be run for you" in out
+
+
+def test_windows_instructions_register_unity_capture_under_our_name() -> None:
+    from faceblur_cam.platform import windows
+
+    plan = windows.setup_plan(LABEL)
+    assert not plan.steps and not plan.ready
+    assert any('regsvr32 "UnityCaptureFilter64.dll" "/i:UnityCaptureName=FaceBlur Cam"' in n for n in plan.notes)

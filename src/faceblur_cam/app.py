@@ -106,6 +106,7 @@ def build_engine(config: Config, outputs: list[FrameSink],
         outputs=outputs,
         open_preview=preview,
         open_recorder=lambda: open_recorder(config),
+        reopen_output=(lambda: open_virtual_camera(config)) if config.output.virtual_camera else None,
         fps=config.camera.fps,
         quit_when_source_ends=True,
     )

@@ -104,6 +104,7 @@ class EngineParts:
     outputs: list[FrameSink] = field(default_factory=list)
     open_recorder: Callable[[], FrameSink] | None = None
     open_preview: Callable[[], FrameSink] | None = None
+    reopen_output: Callable[[], FrameSink] | None = None  # the virtual camera again, after it failed
     fps: float = 30.0
     quit_when_source_ends: bool = True
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 5.0)
@@ -130,6 +131,8 @@ class Engine:
         self._recorder: FrameSink | None = None
         self._recording_since = 0.0
         self._preview: FrameSink | None = None
+        self._output_retry_at: float | None = None  # when to reopen a failed virtual camera
+        self._output_retries = 0
         self._next_retry = 0.0
         self._retry_index = 0
         self._last_publish = 0.0
@@ -353,6 +356,8 @@ class Engine:
         self._publish(replace(self._parts.placeholders.card(state, message), t=self._clock()))
 
     def _publish(self, frame: PublishedFrame) -> None:
+        if self._output_retry_at is not None and self._clock() >= self._output_retry_at:
+            self._reopen_output()
         sinks = list(self._outputs)
         if self._preview is not None:
             sinks.append(self._preview)
@@ -380,7 +385,31 @@ class Engine:
             self._set(preview=False, message=f"Preview closed: {exc}")
         else:
             self._outputs = [s for s in self._outputs if s is not sink]
-            self._set(message=f"{name} stopped: {exc}")
+            if self._parts.reopen_output is not None:
+                self._schedule_output_retry(f"{name} stopped: {exc}; retrying")
+            else:
+                self._set(message=f"{name} stopped: {exc}")
+
+    def _schedule_output_retry(self, message: str) -> None:
+        delays = self._parts.retry_delays
+        self._output_retry_at = self._clock() + delays[min(self._output_retries, len(delays) - 1)]
+        self._output_retries += 1
+        self._set(message=message)
+
+    def _reopen_output(self) -> None:
+        """The virtual camera failed (device busy or removed): open it again, with backoff."""
+        assert self._parts.reopen_output is not None
+        try:
+            sink = self._parts.reopen_output()
+        except Exception as exc:  # still unavailable: say why, try later
+            log.warning("virtual camera still unavailable: %s", exc)
+            self._schedule_output_retry(f"Virtual camera unavailable, retrying: {str(exc).splitlines()[0]}")
+            return
+        log.info("virtual camera back: %s", getattr(sink, "name", sink))
+        self._outputs.append(sink)
+        self._output_retry_at = None
+        self._output_retries = 0
+        self._set(message="")
 
     def _close_sink(self, sink: FrameSink) -> None:
         try:

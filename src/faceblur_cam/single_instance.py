@@ -38,7 +38,7 @@ from faceblur_cam.config import APP_DIR_NAME
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("show",)
+COMMANDS = ("show", "pause", "resume")
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"
 

@@ -125,7 +125,8 @@ def run_live(args: argparse.Namespace) -> int:
         engine.start_recording()
     if config.output.preview:
         engine.set_preview(True)
-    instance.serve(lambda _command: engine.set_preview(True))
+    actions = {"show": lambda: engine.set_preview(True), "pause": engine.pause, "resume": engine.resume}
+    instance.serve(lambda command: actions[command]())
     if args.no_tray:
         return run_headless(engine)
     from faceblur_cam.tray import run_tray

@@ -62,8 +62,10 @@ def directshow_cameras() -> list[str]:
     """Friendly names of the registered DirectShow video inputs (empty if unreadable)."""
     import importlib
 
-    # imported by name so type checkers on other platforms do not trip over winreg
-    winreg: Any = importlib.import_module("winreg")
+    try:  # imported by name so type checkers on other platforms do not trip over winreg
+        winreg: Any = importlib.import_module("winreg")
+    except ImportError:
+        return []
 
     names = []
     try:

@@ -53,8 +53,7 @@ class VirtualCameraSink:
             self._cam = pyvirtualcam.Camera(width=wh[0], height=wh[1], fps=fps, fmt=pyvirtualcam.PixelFormat.BGR,
                                             device=device or None, backend=backend or None)
         except (RuntimeError, ValueError) as exc:
-            hint = platform.virtual_camera_hint(label)
-            raise NoVirtualCamera(f"cannot open the virtual camera: {exc}\n\n{hint}") from exc
+            raise NoVirtualCamera(platform.explain_output_error(device, label, exc)) from exc
         self.device = self._cam.device
         self.name = f"virtual camera {self.device}"
         log.info("publishing to %s (%dx%d @ %g fps, backend %s)", self.device, wh[0], wh[1], fps, self._cam.backend)

@@ -1,0 +1,29 @@
+"""``faceblur-cam pause`` / ``resume`` / ``show``: control the running FaceBlur Cam (e.g. from a
+desktop keyboard shortcut). Talks to it through the single-instance channel."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceblur_cam.errors import UserError
+
+HELP = {
+    "pause": "pause the running FaceBlur Cam (camera released, the call sees a Paused card)",
+    "resume": "resume protecting in the running FaceBlur Cam",
+    "show": "show the running FaceBlur Cam's preview window",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, text in HELP.items():
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        p.set_defaults(func=send, command_name=name)
+
+
+def send(args: argparse.Namespace) -> int:
+    from faceblur_cam.single_instance import ask_running_instance
+
+    if not ask_running_instance(args.command_name):
+        raise UserError("FaceBlur Cam is not running (start it with: faceblur-cam)")
+    print(f"FaceBlur Cam: {args.command_name} requested.")
+    return 0
