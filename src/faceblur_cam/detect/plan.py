@@ -121,6 +121,9 @@ def _side(target: int, frame_wh: tuple[int, int]) -> int:
     return max(32, int(target))
 
 
+EDGE_TOLERANCE = 0.03  # of the crop's long side: a box this close to an inner crop edge is cut
+
+
 def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: float = 0.3) -> Detections:  # type: ignore[no-untyped-def]
     """Run ``detect_crop(crop_image, long_side) -> Detections`` for each job, map the boxes back
     to frame pixels and merge duplicates from overlapping jobs (best score wins).
@@ -138,8 +141,9 @@ def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: flo
         dets = detect_crop(image[y1:y2, x1:x2], job.long_side)
         if len(dets) and (x1, y1, x2, y2) != (0, 0, w, h):
             b = dets.xyxy
-            cut = ((b[:, 0] <= 1) & (x1 > 0)) | ((b[:, 1] <= 1) & (y1 > 0)) \
-                | ((b[:, 2] >= x2 - x1 - 1) & (x2 < w)) | ((b[:, 3] >= y2 - y1 - 1) & (y2 < h))
+            near = max(2.0, EDGE_TOLERANCE * max(x2 - x1, y2 - y1))  # boxes stop a little short of a cut
+            cut = ((b[:, 0] <= near) & (x1 > 0)) | ((b[:, 1] <= near) & (y1 > 0)) \
+                | ((b[:, 2] >= x2 - x1 - near) & (x2 < w)) | ((b[:, 3] >= y2 - y1 - near) & (y2 < h))
             dets = dets[~cut]
         if len(dets):
             shift = np.array([x1, y1], np.float32)

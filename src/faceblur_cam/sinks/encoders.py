@@ -121,23 +121,12 @@ def find_ffmpeg() -> str | None:
 @functools.lru_cache(maxsize=8)
 def probe_encoder(exe: str) -> Encoder:
     """Ask ``exe`` which encoders it has and pick the best codec. Cached per executable."""
+    def ask(option: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, "-hide_banner", option], capture_output=True, text=True, timeout=20,
+                              creationflags=NO_WINDOW, check=False)
+
     try:
-        out = subprocess.run(
-            [exe, "-hide_banner", "-encoders"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            creationflags=NO_WINDOW,
-            check=False,
-        )
-        version = subprocess.run(
-            [exe, "-hide_banner", "-version"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            creationflags=NO_WINDOW,
-            check=False,
-        )
+        out, version = ask("-encoders"), ask("-version")
     except (OSError, subprocess.SubprocessError) as exc:
         raise EncoderMissing(f"cannot run ffmpeg ({exe}): {exc}; {INSTALL_HINT}") from exc
     names = {line.split()[1] for line in out.stdout.splitlines() if len(line.split()) > 1}
