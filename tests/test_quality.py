@@ -15,8 +15,8 @@ from evaluate import load_stills, load_videos, score_stills, score_video
 from faceblur_cam.app import build_pipeline
 from faceblur_cam.config import Config
 
-# achieved: 2 leaks in 1,761 visible face-frames (0.11 %), longest run 1 frame
-MAX_LEAK_RATE = 0.002
+# achieved: 0 leaks in 1,761 visible face-frames (inference is deterministic on one machine)
+MAX_LEAKS = 0
 # achieved: 97.6 % of faces >= 20 px tall covered on their first frame
 MIN_STILLS_COVERED = 0.975
 
@@ -43,7 +43,7 @@ def test_video_leak_rate_runs_and_over_redaction_hold(pipeline, eval_dir):
         if s.name in SINGLE_FACE_CLIPS:
             areas += s.area_ratios
     assert face_frames == 1761
-    assert leaks / face_frames <= MAX_LEAK_RATE, f"{leaks} leaked face-frames"
+    assert leaks <= MAX_LEAKS, f"{leaks} leaked face-frames (bench/worst_frames.py saves them as PNG)"
     assert runs == 0, "a face leaked on 2 or more consecutive frames"
     assert obscured / frames <= 0.005
     assert statistics.median(areas) <= 3.0
