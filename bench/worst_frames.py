@@ -59,7 +59,8 @@ def main() -> None:
                     leaks.append({"frame": name, "coverage": round(cov, 3), "png": str(path)})
             if seq.name in SINGLE_FACE_CLIPS and len(gt.boxes) == 1 and not published.obscured:
                 h, w = raw.shape[:2]
-                ratio = region_mask(published.regions.xyxy, (w, h), published.shape).sum() / (gt.boxes[0][2] * gt.boxes[0][3])
+                area = region_mask(published.regions.xyxy, (w, h), published.shape).sum()
+                ratio = area / (gt.boxes[0][2] * gt.boxes[0][3])
                 largest.append((float(ratio), name, raw, published, gt.boxes))
                 largest.sort(key=lambda item: -item[0])
                 del largest[args.largest:]

@@ -5,7 +5,8 @@ pass ``--vcam-backend faceblur_cam.sinks.fake_vcam:FakeCameraBackend`` to ``face
 It follows pyvirtualcam's backend contract (``__init__``, ``send``, ``close``, ``device``,
 ``native_fourcc``) and accepts only BGR, like a real device that was asked for BGR.
 
-In-process: ``FakeCameraBackend.instances[-1].frames`` holds the frames (``(H, W, 3)`` BGR).
+In-process: ``FakeCameraBackend.instances[-1].frames`` holds the first 600 frames (``(H, W, 3)``
+BGR; ``FACEBLUR_FAKE_VCAM_KEEP`` changes how many; ``sent`` counts all).
 Across processes: set ``FACEBLUR_FAKE_VCAM_DIR``; every frame is then written there as
 ``frame_NNNNNN.png`` (at most ``FACEBLUR_FAKE_VCAM_FPS`` per second, default 5) and
 ``latest.png`` is replaced atomically with each.
@@ -34,9 +35,10 @@ class FakeCameraBackend:
         self.width, self.height, self.fps = width, height, fps
         self._device = device or "fake:FaceBlur Cam"
         self.frames: list[np.ndarray] = []
-        self.keep = int(os.environ.get("FACEBLUR_FAKE_VCAM_KEEP", "10000"))
         folder = os.environ.get("FACEBLUR_FAKE_VCAM_DIR")
         self.folder = Path(folder) if folder else None
+        # in-process tests read ``frames``; a long run across processes must not hoard memory
+        self.keep = int(os.environ.get("FACEBLUR_FAKE_VCAM_KEEP", "0" if folder else "600"))
         self.write_interval = 1.0 / float(os.environ.get("FACEBLUR_FAKE_VCAM_FPS", "5"))
         self._last_write = 0.0
         self.sent = 0
