@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from faceblur_cam import platform
@@ -78,12 +77,6 @@ def open_recorder(config: Config) -> FrameSink:
 
     cam = config.camera
     return Mp4Recorder.in_folder(recordings_folder(config.recording.folder), (cam.width, cam.height), cam.fps)
-
-
-@dataclass
-class LiveApp:
-    engine: Engine
-    config: Config
 
 
 def build_engine(config: Config, outputs: list[FrameSink],
