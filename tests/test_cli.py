@@ -35,6 +35,7 @@ def faceblur(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str
     ("[camera]\nwidht = 640\n", "camera.widht"),
     ("[output]\npreview = 'yes'\n", "output.preview"),
     ("[camera\n", "not valid TOML"),
+    ("[protect]\nplan = 'fast'\n", "protect.plan"),
 ])
 def test_bad_config_names_the_key_and_exits_cleanly(tmp_path, text, key):
     cfg = tmp_path / "config.toml"

@@ -75,3 +75,12 @@ def test_faces_cut_by_an_inner_crop_edge_are_dropped_but_frame_edges_are_kept():
     inner = run_jobs(detect_crop, image, [DetectJob((400, 0, 800, 400), 128, "tile")])
     at_frame_edge = run_jobs(detect_crop, image, [DetectJob((0, 0, 400, 400), 128, "tile")])
     assert len(inner) == 0 and len(at_frame_edge) == 1
+
+
+def test_thorough_plan_looks_at_the_whole_frame_at_high_resolution_every_frame():
+    from faceblur_cam.detect.plan import PLANS
+
+    planner = DetectionPlanner(PLANS["thorough"])
+    planner.plan(WH, Detections.empty())
+    for _ in range(5):
+        assert planner.plan(WH, Detections.empty()) == [DetectJob((0, 0, 1280, 720), 640, "full")]

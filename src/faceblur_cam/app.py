@@ -9,6 +9,7 @@ from pathlib import Path
 from faceblur_cam import platform
 from faceblur_cam.config import Config, parse_source
 from faceblur_cam.detect import detect_fn, load_detector
+from faceblur_cam.detect.plan import PLANS, DetectionPlanner
 from faceblur_cam.detect.worker import TimedDetector
 from faceblur_cam.engine import Engine, EngineParts
 from faceblur_cam.errors import UserError
@@ -35,6 +36,7 @@ def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
         tracker=FaceTracker(),
         redactor=Redactor(style_named(prot.style), prot.shape),
         margin=Margin().scaled(prot.margin),
+        planner=DetectionPlanner(PLANS[prot.plan]),
     )
 
 

@@ -102,9 +102,11 @@ def make_clip(tmp: Path) -> tuple[Path, References]:
 
 def write_config(tmp: Path) -> Path:
     path = tmp / "config.toml"
-    # the guest CPU is emulated (TCG): give the detector time instead of obscuring whole frames
+    # the guest CPU is emulated (TCG): give the detector time instead of obscuring whole frames,
+    # and detect the whole frame on every frame (a frame takes ~1.3 s: the balanced plan's tiles
+    # would leave faces to predictions grown for seconds on a third of the frames)
     path.write_text(f"[camera]\nwidth = {W}\nheight = {H}\nfps = {FPS}\n"
-                    "[protect]\nstyle = \"blur\"\ndetect_budget_ms = 8000\n")
+                    "[protect]\nstyle = \"blur\"\ndetect_budget_ms = 8000\nplan = \"thorough\"\n")
     return path
 
 
@@ -222,10 +224,12 @@ def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path
         check(reader.content > 0 and reader.leaks == 0,
               f"{tag}: every picture frame has the face obscured ({reader.leaks} leaks; worst face "
               f"detail correlation {reader.worst_face:.2f}, raw faces ~0.9)")
-        # privacy is checked on every frame (above); fidelity on at least half: under TCG emulation
-        # a detector pass takes ~1.3 s, and on the planner's tile frames (2 of 6) a face outside
-        # the tile is covered by its prediction, grown for the time since it was last seen (up to
-        # 2.2x the face), which is the designed fail-safe; at 30 fps it grows ~2 % instead
+        # privacy is checked on every frame (above); fidelity on at least half. Under TCG emulation
+        # a frame takes ~1.3 s and the detector is capped at 160 px, so when it misses the face
+        # (he bends over the table) the cover is the prediction grown for the seconds since it was
+        # last seen (the designed fail-safe; at 30 fps it grows ~2 %): that frame is not "intact".
+        # Pixel-exact fidelity outside the redacted regions is tested on the host
+        # (tests/test_real_faces.py).
         backgrounds = sorted(reader.backgrounds) or [99.0]
         check(reader.content > 0 and reader.intact >= 0.5 * reader.content,
               f"{tag}: the rest of the picture is intact in {reader.intact}/{reader.content} picture "
@@ -245,8 +249,10 @@ def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path
 
 def phase_ffmpeg(device: str, refs: References, art: Path) -> None:
     pattern = art / "ffmpeg-%02d.png"
+    # mpdecimate: 8 distinct published frames, not one frame repeated by the slow guest
     result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "v4l2",
-                             "-i", device, "-frames:v", "8", str(pattern)],
+                             "-i", device, "-vf", "mpdecimate", "-fps_mode", "vfr", "-frames:v", "8",
+                             str(pattern)],
                             capture_output=True, text=True, timeout=180)
     frames = [cv2.imread(str(p)) for p in sorted(art.glob("ffmpeg-*.png"))]
     verdicts = [refs.judge(f) for f in frames]

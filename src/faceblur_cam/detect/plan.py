@@ -51,7 +51,8 @@ class PlanConfig:
     roi_max: int = 2  # crops per frame; with more faces they take turns
 
 
-EVERY_FRAME = PlanConfig(low_side=640, first_sides=(640,), cycle=("full",))
+THOROUGH = PlanConfig(low_side=640, cycle=("full",))  # the whole frame at 640 px, every frame
+PLANS = {"balanced": PlanConfig(), "thorough": THOROUGH}
 
 
 class DetectionPlanner:
