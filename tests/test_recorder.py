@@ -44,28 +44,16 @@ pytestmark = needs_ffprobe
 
 
 # ----------------------------------------------------------------------------- helpers
+def ffprobe_json(path: Path, *options: str) -> dict:
+    """``ffprobe -v error -select_streams v:0 OPTIONS -of json PATH``, parsed."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", *options, "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
 def probe(path: Path) -> dict:
     """ffprobe's view of the first video stream and the container (frames counted by decoding)."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_format",
-            "-show_streams",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    data = json.loads(out.stdout)
+    data = ffprobe_json(path, "-count_frames", "-show_format", "-show_streams")
     stream = data["streams"][0]
     return {
         "codec": stream["codec_name"],
@@ -90,25 +78,8 @@ def decode_errors(path: Path) -> str:
 
 
 def keyframe_times(path: Path) -> list[float]:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=key_frame,pts_time",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return [float(f["pts_time"]) for f in json.loads(out.stdout)["frames"] if f["key_frame"] == 1]
+    frames = ffprobe_json(path, "-show_entries", "frame=key_frame,pts_time")["frames"]
+    return [float(f["pts_time"]) for f in frames if f["key_frame"] == 1]
 
 
 def decode(path: Path) -> list[np.ndarray]:
