@@ -7,15 +7,15 @@ import numpy as np
 
 
 def fit(image: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
-    """``image`` scaled to fit ``(w, h)``, centred on black; returned as is when it already fits."""
+    """``image`` as BGR, scaled to fit ``(w, h)``, centred on black; as is when it already fits."""
     w, h = wh
-    ih, iw = image.shape[:2]
-    if (iw, ih) == (w, h):
-        return image
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    ih, iw = image.shape[:2]
+    if (iw, ih) == (w, h):
+        return image
     scale = min(w / iw, h / ih)
     nw, nh = max(1, round(iw * scale)), max(1, round(ih * scale))
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
