@@ -34,6 +34,8 @@ from typing import Any
 
 import platformdirs
 
+from faceblur_cam.detect.plan import PLANS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -41,7 +43,6 @@ else:  # pragma: no cover
 
 APP_DIR_NAME = "faceblur-cam"
 STYLES = ("blur", "pixelate", "solid")
-PLANS = ("balanced", "thorough")  # faceblur_cam.detect.plan.PLANS
 SHAPES = ("ellipse", "box")
 
 

@@ -331,11 +331,14 @@ class Engine:
             self._set(state=EngineState.STARTING, message="")
         return True
 
-    def _schedule_retry(self, message: str) -> None:
+    def _backoff(self, attempt: int) -> float:
+        """When to try again after ``attempt`` failures in a row (the last delay repeats)."""
         delays = self._parts.retry_delays
-        delay = delays[min(self._retry_index, len(delays) - 1)]
+        return self._clock() + delays[min(attempt, len(delays) - 1)]
+
+    def _schedule_retry(self, message: str) -> None:
+        self._next_retry = self._backoff(self._retry_index)
         self._retry_index += 1
-        self._next_retry = self._clock() + delay
         if self._pipeline is not None:
             self._pipeline.reset()
         self._set(state=EngineState.NO_CAMERA, message=message, faces=0, fps=0.0)
@@ -391,8 +394,7 @@ class Engine:
                 self._set(message=f"{name} stopped: {exc}")
 
     def _schedule_output_retry(self, message: str) -> None:
-        delays = self._parts.retry_delays
-        self._output_retry_at = self._clock() + delays[min(self._output_retries, len(delays) - 1)]
+        self._output_retry_at = self._backoff(self._output_retries)
         self._output_retries += 1
         self._set(message=message)
 

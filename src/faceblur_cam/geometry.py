@@ -59,10 +59,9 @@ def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) 
     back = margin.profile * turn * wh[:, 0]
     out[:, 0] -= np.maximum(back, 0)  # nose to the right: the back of the head is on the left
     out[:, 2] += np.maximum(-back, 0)
-    xyxy = original
     # never smaller than the original on any side (a big lift must not uncover the chin)
-    out[:, :2] = np.minimum(out[:, :2], xyxy[:, :2])
-    out[:, 2:] = np.maximum(out[:, 2:], xyxy[:, 2:])
+    out[:, :2] = np.minimum(out[:, :2], original[:, :2])
+    out[:, 2:] = np.maximum(out[:, 2:], original[:, 2:])
     return out.astype(np.float32)
 
 

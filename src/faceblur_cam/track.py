@@ -84,13 +84,11 @@ class FaceTracker:
         out_scores: list[float] = []
         out_ids: list[int] = []
         out_landmarks: list[np.ndarray] = []
-        matched_tracks: set[int] = set()
         if detections is not None and len(detections):
             pairs = self._associate(predicted, detections.xyxy)
             matched_dets = set()
             for ti, di in pairs:
                 self._correct(self._tracks[ti], detections, di, t)
-                matched_tracks.add(ti)
                 matched_dets.add(di)
             for di in range(len(detections)):
                 if di not in matched_dets:

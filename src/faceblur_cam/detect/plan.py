@@ -14,8 +14,8 @@ frames, each of which stays cheap:
 
 The first frame after a reset (start-up, resume, camera back, detector hiccup) is detected on the
 whole frame at each of ``first_sides`` (high resolution for small faces, plus a coarser pass that
-finds some large faces the fine one misses), so nothing is published before a thorough look. Frames with no job are
-covered by the tracker's prediction.
+finds some large faces the fine one misses), so nothing is published before a thorough look.
+Frames with no job are covered by the tracker's prediction.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ class DetectionPlanner:
         w, h = frame_wh
         self._frame += 1
         if self._frame == 0:
-            return [DetectJob((0, 0, w, h), _side(side, frame_wh), "first") for side in cfg.first_sides]
+            return [DetectJob((0, 0, w, h), _side(side), "first") for side in cfg.first_sides]
         slot = cfg.cycle[(self._frame - 1) % len(cfg.cycle)]
         if slot == "full":
-            return [DetectJob((0, 0, w, h), _side(cfg.low_side, frame_wh), "full")]
+            return [DetectJob((0, 0, w, h), _side(cfg.low_side), "full")]
         if slot == "none":
             return []
         if slot == "tile":
@@ -95,7 +95,7 @@ class DetectionPlanner:
         ox, oy = tw * cfg.tile_overlap, th * cfg.tile_overlap
         x1, y1 = max(0, int(col * tw - ox)), max(0, int(row * th - oy))
         x2, y2 = min(w, int((col + 1) * tw + ox)), min(h, int((row + 1) * th + oy))
-        scale = _side(cfg.high_side, frame_wh) / max(w, h)
+        scale = _side(cfg.high_side) / max(w, h)
         return DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * scale))), "tile")
 
     def _roi_jobs(self, frame_wh: tuple[int, int], tracks: Detections) -> list[DetectJob]:
@@ -117,7 +117,7 @@ class DetectionPlanner:
         return jobs
 
 
-def _side(target: int, frame_wh: tuple[int, int]) -> int:
+def _side(target: int) -> int:
     """The detector input long side for a whole-frame pass (never below 32)."""
     return max(32, int(target))
 
