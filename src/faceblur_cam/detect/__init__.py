@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from faceblur_cam.detect.centerface import CenterFaceDetector, OnnxRuntimeRunner, OpenCvDnnRunner
-from faceblur_cam.detect.models import ModelError, make_dynamic, resolve_model, verify
+from faceblur_cam.detect.models import ModelError, resolve_model, verify
 from faceblur_cam.detect.plan import DetectJob, run_jobs
 from faceblur_cam.detections import Detections
 
@@ -43,7 +43,7 @@ def load_detector(
 ) -> CenterFaceDetector:
     """Load and verify the model; raises ``ModelError`` with a fix when it cannot."""
     spec = resolve_model(name)
-    model = make_dynamic(verify(spec))
+    model = verify(spec)
     runner: OnnxRuntimeRunner | OpenCvDnnRunner
     if backend in ("auto", "onnxruntime"):
         try:
@@ -55,5 +55,11 @@ def load_detector(
             runner = OpenCvDnnRunner(model, threads=threads)
     else:
         runner = OpenCvDnnRunner(model, threads=threads)
+    if not runner.dynamic_input:
+        raise ModelError(
+            f"the detector model {spec.path} has a fixed input size; make it accept any size once with: "
+            f"python -m pip install onnx && python -m faceblur_cam.classifiers.convert_centerface "
+            f"{spec.path} {spec.path.with_name(spec.path.stem + '-dynamic.onnx')}"
+        )
     log.info("detector %s loaded from %s (%s)", spec.name, spec.path, runner.backend)
     return CenterFaceDetector(runner, threshold=threshold, long_side=long_side or spec.long_side)

