@@ -2,24 +2,48 @@
 
 Frame by frame, in order, no look-ahead, the live defaults; only the detector time budget is
 lifted (offline there is no deadline, so no frame is obscured for being slow).
+
+It never destroys data: an output (or ``--boxes`` file) that is, or would overwrite, an input is
+refused before anything is opened; SIGTERM, like Ctrl+C, stops after the current frame and
+finishes the output file; frames of another size are fitted to the video's size, never dropped;
+what could not be read is counted and reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
+import signal
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
 from faceblur_cam.config import STYLES, load_config
 from faceblur_cam.errors import UserError
+from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.sinks import FrameSink, SinkError
 from faceblur_cam.sources import SourceError
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm"}
+MAX_FPS = 240.0
+
+
+def frame_rate(text: str) -> float:
+    """``--fps``: a finite number of frames per second in (0, 240]."""
+    try:
+        fps = float(text)
+    except ValueError:
+        fps = math.nan
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise argparse.ArgumentTypeError(f"must be a number of frames per second above 0 and up to "
+                                         f"{MAX_FPS:g}, got {text!r}")
+    return fps
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,46 +58,133 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="a video file (.mp4/.avi) or a folder for PNGs named like the inputs")
     p.add_argument("--boxes", type=Path, help="write the redacted regions per frame as JSON lines")
     p.add_argument("--style", choices=STYLES, help="redaction style (default from config: blur)")
-    p.add_argument("--fps", type=float, help="frame rate for image folders (default 30)")
+    p.add_argument("--fps", type=frame_rate, help="frame rate for image folders (default 30)")
     p.add_argument("--config", type=Path, help="config file (default: the user config)")
     p.set_defaults(func=run_process)
 
 
 def run_process(args: argparse.Namespace) -> int:
     from faceblur_cam.app import build_pipeline
-    from faceblur_cam.sinks.files import BoxesLog, PngFolderSink, VideoFileSink
-    from faceblur_cam.sources.files import iter_frames, native_fps
+    from faceblur_cam.sources.files import ReadReport, iter_frames, native_fps
 
     config = load_config(args.config)
     if args.style:
         config = replace(config, protect=replace(config.protect, style=args.style))
     if not args.input.exists():
         raise UserError(f"{args.input} does not exist")
+    to_video = args.output.suffix.lower() in VIDEO_SUFFIXES
+    refuse_overwriting_inputs(args.input, args.output, args.boxes, to_video)
     fps = args.fps or native_fps(args.input)
-    sinks: list[FrameSink] = []
-    if args.output.suffix.lower() in VIDEO_SUFFIXES:
-        sinks.append(VideoFileSink(args.output, fps))
-    else:
-        sinks.append(PngFolderSink(args.output))
-    if args.boxes:
-        sinks.append(BoxesLog(args.boxes))
+    sinks = open_sinks(args.output, args.boxes, fps, to_video)
     pipeline = build_pipeline(config, live=False)
+    report = ReadReport()
+    fit_to_first = FitToFirst()
     count = obscured = faces = 0
     started = time.perf_counter()
     try:
-        for frame in iter_frames(args.input, fps):
-            published = pipeline.process(frame)
-            for sink in sinks:
-                sink.send(published)
-            count += 1
-            obscured += published.obscured
-            faces += len(published.regions)
+        with sigterm_as_interrupt():
+            frames = iter_frames(args.input, fps, report)
+            for frame in map(fit_to_first, frames) if to_video else frames:
+                published = pipeline.process(frame)
+                for sink in sinks:
+                    sink.send(published)
+                count += 1
+                obscured += published.obscured
+                faces += len(published.regions)
     except (SourceError, SinkError) as exc:
         raise UserError(f"{exc} (after {count} frames; what was written so far is kept)") from exc
+    except KeyboardInterrupt:
+        print(f"faceblur-cam: interrupted: {args.output} holds the first {count} frames", file=sys.stderr)
+        return 130
     finally:
-        for sink in sinks:
-            sink.close()
+        close_all(sinks)
     took = time.perf_counter() - started
     print(f"{count} frames -> {args.output} ({faces} face regions, {obscured} frames fully obscured, "
           f"{count / took if took else 0:.1f} fps)")
+    if fit_to_first.fitted:
+        print(f"faceblur-cam: {fit_to_first.fitted} frames of another size were scaled to fit the first frame's size "
+              "(black bars keep the aspect)", file=sys.stderr)
+    if report.lost:
+        print(f"faceblur-cam: warning: {args.input} is damaged: {report.lost} of "
+              f"{max(report.announced, report.decoded + report.lost)} frames could not be decoded; "
+              f"the output holds the {report.decoded} that could", file=sys.stderr)
     return 0
+
+
+def refuse_overwriting_inputs(source: Path, output: Path, boxes: Path | None, to_video: bool) -> None:
+    """Raise ``UserError`` when an output would replace an input (same path, link or folder)."""
+    from faceblur_cam.sources.files import is_image, list_images
+
+    inputs = list_images(source) if source.is_dir() else [source]
+    ids = {_file_id(p) for p in inputs}
+    targets = [output] if to_video else [output / f"{p.stem}.png" for p in inputs if is_image(p)]
+    if not to_video and source.is_dir() and output.is_dir() and os.path.samefile(source, output):
+        raise UserError(f"the output folder {output} is the input folder: the protected images would "
+                        "replace the originals. Choose another output folder")
+    for target in targets:
+        if target.exists() and _file_id(target) in ids:
+            raise UserError(f"the output {target} is an input: writing it would destroy the original. "
+                            "Choose another output")
+    if boxes is not None:
+        if boxes.exists() and _file_id(boxes) in ids:
+            raise UserError(f"the --boxes file {boxes} is an input: writing it would destroy the original")
+        if boxes.resolve() in {t.resolve() for t in targets}:
+            raise UserError(f"the --boxes file {boxes} is also the output: give them different names")
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def open_sinks(output: Path, boxes: Path | None, fps: float, to_video: bool) -> list[FrameSink]:
+    from faceblur_cam.sinks.files import BoxesLog, PngFolderSink, VideoFileSink
+
+    sinks: list[FrameSink] = []
+    try:
+        sinks.append(VideoFileSink(output, fps) if to_video else PngFolderSink(output))
+        if boxes is not None:
+            sinks.append(BoxesLog(boxes))
+    except SinkError as exc:
+        close_all(sinks)
+        raise UserError(str(exc)) from exc
+    return sinks
+
+
+def close_all(sinks: list[FrameSink]) -> None:
+    for sink in sinks:
+        sink.close()
+
+
+class FitToFirst:
+    """Maps every frame to the first frame's size (a video has one size); counts those rescaled."""
+
+    def __init__(self) -> None:
+        self.wh: tuple[int, int] | None = None
+        self.fitted = 0
+
+    def __call__(self, frame: CapturedFrame) -> CapturedFrame:
+        from faceblur_cam.sources.fit import fit
+
+        h, w = frame.image.shape[:2]
+        if self.wh is None:
+            self.wh = (w, h)
+        if (w, h) == self.wh:
+            return frame
+        self.fitted += 1
+        return replace(frame, image=fit(frame.image, self.wh))
+
+
+class sigterm_as_interrupt:
+    """While active, SIGTERM raises ``KeyboardInterrupt`` like Ctrl+C, so the output is finished."""
+
+    def __enter__(self) -> sigterm_as_interrupt:
+        self._previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+    @staticmethod
+    def _raise(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")

@@ -46,6 +46,7 @@ class VideoFileSink:
         self.path = Path(path)
         self._fps = fps
         self._writer: cv2.VideoWriter | None = None
+        self._wh = (0, 0)
 
     def send(self, frame: PublishedFrame) -> None:
         if self._writer is None:
@@ -54,6 +55,10 @@ class VideoFileSink:
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self._fps, (w, h))
             if not self._writer.isOpened():
                 raise SinkError(f"cannot write video {self.path} (unsupported extension or folder not writable)")
+            self._wh = (w, h)
+        if frame.image.shape[1::-1] != self._wh:  # OpenCV would drop it without a word
+            raise SinkError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
+                            f"the video is {self._wh[0]}x{self._wh[1]}")
         self._writer.write(frame.image)
 
     def close(self) -> None:

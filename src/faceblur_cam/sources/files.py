@@ -1,6 +1,7 @@
 """Video files and image folders, offline (in order) or standing in for a camera (paced).
 
-``iter_frames(path)`` yields every frame in order (for ``faceblur-cam process``).
+``iter_frames(path)`` yields every frame in order (for ``faceblur-cam process``); a video
+damaged in the middle is decoded past the damage, and ``ReadReport`` counts what was lost.
 ``FileSource`` is a ``FrameSource`` that plays the file at its own frame rate, looped or once,
 keeping only the newest frame like a camera does.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,6 +24,24 @@ from faceblur_cam.sources.fit import fit
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# A failed read is retried this many times in a row before the video counts as ended: OpenCV
+# stops at the first damaged packet, ffmpeg's own decoder goes on after it.
+MAX_BAD_READS = 30
+
+
+@dataclass
+class ReadReport:
+    """What ``iter_frames`` could not read: frames lost to damage (videos) and the count the
+    container announced (0 when unknown)."""
+
+    decoded: int = 0
+    damaged: int = 0
+    announced: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Frames the file announced or that failed between good ones, but never came out."""
+        return max(self.damaged, self.announced - self.decoded if self.announced else 0)
 
 
 def is_image(path: Path) -> bool:
@@ -48,11 +68,13 @@ def native_fps(path: Path, default: float = 30.0) -> float:
     return fps if 1 <= fps <= 240 else default
 
 
-def iter_frames(path: Path, fps: float | None = None) -> Iterator[CapturedFrame]:
+def iter_frames(path: Path, fps: float | None = None, report: ReadReport | None = None) -> Iterator[CapturedFrame]:
     """All frames of a video file, an image, or a folder of images (sorted by name), in order.
 
-    Frame times are ``index / fps`` (the file's own rate, or ``fps`` for images).
+    Frame times are ``index / fps`` (the file's own rate, or ``fps`` for images). ``report``,
+    if given, is filled in as frames are read.
     """
+    report = report if report is not None else ReadReport()
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{path} does not exist")
@@ -61,24 +83,39 @@ def iter_frames(path: Path, fps: float | None = None) -> Iterator[CapturedFrame]
         images = list_images(path)
         if not images:
             raise SourceError(f"{path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        report.announced = len(images)
         for i, p in enumerate(images):
             yield CapturedFrame(read_image(p), i / rate, i, p.name)
+            report.decoded += 1
         return
     if is_image(path):
+        report.announced = 1
         yield CapturedFrame(read_image(path), 0.0, 0, path.name)
+        report.decoded = 1
         return
+    yield from _video_frames(path, rate, report)
+
+
+def _video_frames(path: Path, rate: float, report: ReadReport) -> Iterator[CapturedFrame]:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise SourceError(f"cannot open video {path} (unsupported or damaged file)")
+    report.announced = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
     try:
-        i = 0
-        while True:
+        bad = 0  # failed reads since the last good frame
+        while bad < MAX_BAD_READS:
             ok, image = cap.read()
             if not ok:
-                break
+                bad += 1
+                if report.announced and cap.get(cv2.CAP_PROP_POS_FRAMES) >= report.announced:
+                    break  # the real end
+                continue
+            report.damaged += bad
+            bad = 0
+            i = report.decoded
             yield CapturedFrame(image, i / rate, i, f"{i:06d}")
-            i += 1
-        if i == 0:
+            report.decoded += 1
+        if report.decoded == 0:
             raise SourceError(f"{path} has no readable video frames")
     finally:
         cap.release()
