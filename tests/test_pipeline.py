@@ -70,23 +70,36 @@ def test_error_after_a_good_frame_still_fails_closed_then_recovers():
     assert kinds == [FrameKind.REDACTED, FrameKind.OBSCURED, FrameKind.REDACTED]
 
 
-def test_skipped_frames_are_covered_by_tracking():
-    det = ScriptedDetector([[FACE]])
-    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(cycle=("none", "none", "full"))))
-    for i in range(6):
+def test_missed_frames_are_covered_by_tracking():
+    det = ScriptedDetector([[FACE], [FACE], [], [], [], [], [FACE]])
+    p = ProtectPipeline(det)
+    for i in range(8):
         raw = frame(i, i)
         out = p.process(raw)
         assert raw_pixels_left(out, raw, FACE) < 0.01
-    assert det.calls == 2
+    assert det.calls == 8
 
 
-def test_reset_makes_the_next_frame_detect_first():
-    det = ScriptedDetector([[FACE]])
-    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(cycle=("none",))))
+class JobRecorder(ScriptedDetector):
+    def __init__(self, script):
+        super().__init__(script)
+        self.jobs = []
+
+    def __call__(self, image, jobs=None):
+        self.jobs.append([j.kind for j in jobs])
+        return super().__call__(image, jobs)
+
+
+def test_reset_and_a_jump_in_the_picture_make_the_next_frame_a_first_look():
+    det = JobRecorder([[FACE]])
+    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(tile_every=0)))
     p.process(frame(0))
-    p.reset()
     p.process(frame(1))
-    assert det.calls == 2
+    p.reset()
+    p.process(frame(2))
+    p.process(CapturedFrame(textured_frame((320, 240), 99), 3 / 30, 3))  # another picture: a cut
+    p.process(CapturedFrame(textured_frame((320, 240), 99), 10.0, 4))  # frames skipped
+    assert [kinds[0] for kinds in det.jobs] == ["first", "full", "first", "first", "first"]
 
 
 def test_style_switch_applies_to_next_frame():

@@ -2,10 +2,12 @@
 
 import numpy as np
 
+from faceblur_cam.detect.change import Change
 from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig, run_jobs
 from faceblur_cam.detections import Detections
 
 WH = (1280, 720)
+NO_CHANGE = Change(np.zeros((0, 4), np.float32), 0.0, (0.0, 0.0), False)
 
 
 def test_first_frame_after_reset_is_a_full_high_resolution_look():
@@ -18,12 +20,12 @@ def test_first_frame_after_reset_is_a_full_high_resolution_look():
 
 
 def test_tiles_take_turns_and_cover_the_whole_frame():
-    cfg = PlanConfig(cycle=("tile",), tiles=3)
+    cfg = PlanConfig(tile_every=1, tiles=3)
     planner = DetectionPlanner(cfg)
     planner.plan(WH, Detections.empty())
     covered = np.zeros((720, 1280), bool)
     for _ in range(9):
-        (job,) = planner.plan(WH, Detections.empty())
+        (job,) = [j for j in planner.plan(WH, Detections.empty(), NO_CHANGE) if j.kind == "tile"]
         x1, y1, x2, y2 = job.crop
         covered[y1:y2, x1:x2] = True
         # each tile is seen at the high resolution's scale
@@ -32,21 +34,42 @@ def test_tiles_take_turns_and_cover_the_whole_frame():
 
 
 def test_roi_jobs_follow_the_tracks_and_stay_inside_the_frame():
-    planner = DetectionPlanner(PlanConfig(cycle=("roi",)))
+    planner = DetectionPlanner(PlanConfig())
     planner.plan(WH, Detections.empty())
     tracks = Detections(np.array([[600, 300, 700, 420], [1250, 10, 1280, 50]], np.float32), np.ones(2))
-    jobs = planner.plan(WH, tracks)
-    assert len(jobs) == 2 and all(j.kind == "roi" for j in jobs)
+    jobs = [j for j in planner.plan(WH, tracks, NO_CHANGE) if j.kind == "roi"]
+    assert len(jobs) == 2
     for job, (x1, y1, x2, y2) in zip(jobs, tracks.xyxy):
         cx1, cy1, cx2, cy2 = job.crop
         assert 0 <= cx1 <= x1 and 0 <= cy1 <= y1 and x2 <= cx2 <= 1280 and y2 <= cy2 <= 720
 
 
-def test_no_tracks_means_no_roi_work_and_none_slots_detect_nothing():
-    planner = DetectionPlanner(PlanConfig(cycle=("roi", "none")))
+def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
+    planner = DetectionPlanner(PlanConfig(tile_every=0))
     planner.plan(WH, Detections.empty())
-    assert planner.plan(WH, Detections.empty()) == []
-    assert planner.plan(WH, Detections.empty()) == []
+    for _ in range(3):
+        assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 256, "full")]
+
+
+def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_side=640, change_pad=0.05))
+    planner.plan(WH, Detections.empty())
+    change = Change(np.array([[100, 100, 140, 150], [130, 140, 160, 170], [900, 500, 920, 520]], np.float32),
+                    0.01, (0.0, 0.0), False)
+    jobs = [j for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
+    # the two touching areas are one crop, padded by 64 px (5 % of 1280) and clipped to the frame
+    assert sorted(j.crop for j in jobs) == [(36, 36, 224, 234), (836, 436, 984, 584)]
+    assert all(abs(j.scale - 0.5) < 0.02 for j in jobs)  # the scale of a 640 px whole-frame look
+
+
+def test_too_much_change_is_one_close_look_at_the_whole_frame_and_a_jump_a_first_look():
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_budget=10_000))
+    planner.plan(WH, Detections.empty())
+    big = Change(np.array([[0, 0, 600, 400]], np.float32), 0.3, (0.0, 0.0), False)
+    jobs = planner.plan(WH, Detections.empty(), big)
+    assert DetectJob((0, 0, 1280, 720), 640, "change") in jobs
+    jobs = planner.plan(WH, Detections.empty(), Change.everything(WH))
+    assert [j.kind for j in jobs] == ["first", "first"]
 
 
 def test_run_jobs_maps_crops_back_to_frame_pixels_and_merges_duplicates():

@@ -8,7 +8,13 @@ boxes to cover on this frame:
 - a new detection is returned on the very frame it is found (no confirmation delay);
 - a matched track returns the detection box of this frame (masks belong to the frame);
 - an unmatched track is predicted with its velocity and returned, grown with the time it has
-  been unseen, for ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge).
+  been unseen (at most ``max_growth``), for ``hold_s`` seconds (``edge_hold_s`` when it was
+  leaving through an edge);
+- covers follow faces instead of piling up: when the detector looked closely at an unmatched
+  track's place (``looked``: the crops and scales of this frame's detection jobs) and found
+  nothing, its cover shrinks back to the face size and ends after ``miss_end_s``; a track born
+  from a single detection ends at the first such miss; a held cover that overlaps another
+  cover mostly is merged into it.
 """
 
 from __future__ import annotations
@@ -26,12 +32,18 @@ class TrackerConfig:
     hold_s: float = 1.5  # unseen face in the picture: keep covering this long
     edge_hold_s: float = 0.4  # unseen face last seen touching the frame edge
     growth_per_s: float = 0.6  # unseen box grows by this fraction of its size per second
-    max_growth: float = 0.6  # ... up to this fraction per side
+    max_growth: float = 0.3  # ... up to this fraction per side
+    miss_end_s: float = 0.8  # close looks found nothing there for this long: the cover ends
+    min_look_px: float = 16.0  # a look is close when the face is at least this tall in its input
+    max_predict_s: float = 0.5  # motion is extrapolated for at most this long
+    merge_overlap: float = 0.6  # a held cover this much inside another held cover merges into it
+    merge_seen: float = 0.4  # ... or this much inside a cover of a face found on this frame
+    weak_score: float = 0.35  # a track born from one detection below this score is tentative
     match_iou: float = 0.2
-    match_distance: float = 0.5  # or centres closer than this many box sizes ...
+    match_distance: float = 1.0  # or centres closer than this many box sizes ...
     match_size_ratio: float = 1.6  # ... and sizes within this factor of each other
     velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
-    max_speed: float = 3.0  # clamp: box sizes per second
+    max_speed: float = 12.0  # clamp: box sizes per second
 
 
 @dataclass
@@ -43,10 +55,14 @@ class Track:
     landmarks: np.ndarray
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))  # px/s per coord
     at_edge: bool = False
+    hits: int = 1  # frames on which the detector found this face
+    missed_since: float | None = None  # first of the close looks in a row that found nothing
 
     def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
         dt = max(0.0, t - self.t)
-        box = self.xyxy + self.velocity * dt
+        box = self.xyxy + self.velocity * min(dt, config.max_predict_s)
+        if self.missed_since is not None:  # a close look found nothing there: no more growth
+            return box
         growth = min(config.max_growth, config.growth_per_s * dt)
         return expand(box, growth)[0]
 
@@ -74,7 +90,10 @@ class FaceTracker:
             return Detections.empty()
         return Detections(np.array(boxes, np.float32), np.array([tr.score for tr in self._tracks]))
 
-    def update(self, detections: Detections | None, t: float, frame_wh: tuple[int, int] | None = None) -> Detections:
+    def update(self, detections: Detections | None, t: float, frame_wh: tuple[int, int] | None = None,
+               looked: np.ndarray | None = None) -> Detections:
+        """``looked``: ``float32 (M, 5)`` crops (x1, y1, x2, y2) and scales (network pixels per frame
+        pixel) the detector looked at on this frame; ``None`` when it did not run."""
         if frame_wh is not None:
             self.frame_wh = frame_wh
         cfg = self.config
@@ -84,15 +103,19 @@ class FaceTracker:
         out_scores: list[float] = []
         out_ids: list[int] = []
         out_landmarks: list[np.ndarray] = []
+        matched: set[int] = set()
         if detections is not None and len(detections):
             pairs = self._associate(predicted, detections.xyxy)
             matched_dets = set()
             for ti, di in pairs:
                 self._correct(self._tracks[ti], detections, di, t)
                 matched_dets.add(di)
+                matched.add(ti)
             for di in range(len(detections)):
                 if di not in matched_dets:
                     self._tracks.append(self._new_track(detections, di, t))
+        if detections is not None and looked is not None:
+            predicted = self._forget_missed(predicted, matched, looked, t)
         for i, tr in enumerate(self._tracks):
             if tr.t == t:  # measured on this frame (matched or new)
                 box, lms = tr.xyxy, tr.landmarks
@@ -109,6 +132,47 @@ class FaceTracker:
         return Detections(np.array(out_boxes), np.array(out_scores), np.array(out_landmarks), np.array(out_ids))
 
     # -------------------------------------------------------------- internals
+    def _forget_missed(self, predicted: np.ndarray, matched: set[int], looked: np.ndarray, t: float) -> np.ndarray:
+        """Apply close looks that found nothing to the unmatched tracks (see the module docstring);
+        returns the predicted boxes of the tracks that remain (new tracks are appended after)."""
+        cfg = self.config
+        keep = []
+        for i, tr in enumerate(self._tracks):
+            if i >= len(predicted) or i in matched:
+                keep.append(i)
+                continue
+            if _looked_closely(predicted[i], looked, cfg.min_look_px):
+                if tr.missed_since is None:
+                    tr.missed_since = t
+                tentative = tr.hits <= 1 and tr.score < cfg.weak_score
+                if tentative or t - tr.missed_since >= cfg.miss_end_s:
+                    continue
+                predicted[i] = tr.predict(t, cfg)  # shrunk back: no growth once missed
+            keep.append(i)
+        keep = self._merge_held(keep, predicted, matched)
+        self._tracks = [self._tracks[i] for i in keep]
+        return predicted[[i for i in keep if i < len(predicted)]]
+
+    def _merge_held(self, keep: list[int], predicted: np.ndarray, matched: set[int]) -> list[int]:
+        """Drop held (unmatched) covers that lie mostly inside another kept cover."""
+        n = len(predicted)
+        boxes = {i: (predicted[i] if i < n else self._tracks[i].xyxy) for i in keep}
+        dropped: set[int] = set()
+        # the least recently seen held tracks go first
+        for i in sorted((i for i in keep if i < n and i not in matched), key=lambda k: self._tracks[k].t):
+            a = boxes[i]
+            area = max(float(np.prod(a[2:] - a[:2])), 1e-6)
+            for j in keep:
+                if j == i or j in dropped:
+                    continue
+                b = boxes[j]
+                inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+                limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
+                if inter / area >= limit:
+                    dropped.add(i)
+                    break
+        return [i for i in keep if i not in dropped]
+
     def _associate(self, predicted: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
         """Greedy matching by IoU, then by centre distance relative to box size."""
         if len(predicted) == 0:
@@ -147,6 +211,8 @@ class FaceTracker:
         track.score = float(detections.scores[di])
         track.landmarks = detections.landmarks[di].copy()
         track.at_edge = self._touches_edge(box)
+        track.hits += 1
+        track.missed_since = None
 
     def _new_track(self, detections: Detections, di: int, t: float) -> Track:
         self._next_id += 1
@@ -160,3 +226,13 @@ class FaceTracker:
         w, h = self.frame_wh
         pad = 0.02 * max(w, h)
         return bool(box[0] <= pad or box[1] <= pad or box[2] >= w - pad or box[3] >= h - pad)
+
+
+def _looked_closely(box: np.ndarray, looked: np.ndarray, min_px: float) -> bool:
+    """Whether one of the looks saw all of ``box`` at a scale where the face is ``min_px`` tall."""
+    if not len(looked):
+        return False
+    inside = (looked[:, 0] <= box[0] + 1) & (looked[:, 1] <= box[1] + 1) \
+        & (looked[:, 2] >= box[2] - 1) & (looked[:, 3] >= box[3] - 1)
+    size = float(max(box[2] - box[0], box[3] - box[1]))
+    return bool(np.any(inside & (looked[:, 4] * size >= min_px)))

@@ -1,21 +1,25 @@
 """Which parts of a frame the detector looks at, at which scale. Pure: no I/O, no clock.
 
-Running CenterFace on the whole frame at a resolution that finds small faces costs ~40 ms per
-720p frame; the live path can afford ~10. The planner spreads that work over a short cycle of
-frames, each of which stays cheap:
+Running CenterFace on the whole 720p frame at a resolution that finds small faces costs ~20-40 ms;
+the live path can afford ~10. CenterFace finds a face once it is about 12 px tall in its input, so
+what a look finds depends on its scale. Every frame gets (``balanced``):
 
-- ``full``: the whole frame at ``low_side`` (finds large and medium faces, new ones included);
-- ``tile``: one tile of a ``tiles x tiles`` grid over the frame at ``high_side`` resolution; the
-  tiles take turns, so every ``tiles**2`` tile slots the whole frame was seen at high resolution
-  (finds small faces far from the camera);
-- ``roi``: a crop around each tracked face at ``roi_side`` pixels (keeps a moving or turning face
-  locked at high detail, cheaply);
-- ``none``: no detection (tracking only).
+- ``full``: the whole frame at ``low_side`` (large and medium faces, new ones included, also faces
+  entering through the edge of a panning camera);
+- ``change``: every area that changed since the previous frame and is not a tracked face
+  (``detect.change``), at the scale of a ``change_side`` look at the whole frame (small faces that
+  walk in, pop up, turn round or come closer are found on the frame they appear). When the
+  changed areas are too large for ``change_budget`` input pixels, they are looked at more
+  coarsely (down to the scale of a ``change_min_side`` look);
+- ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a moving or
+  turning face locked at high detail, cheaply; with more faces they take turns);
+- every ``tile_every``-th frame, ``tile``: one tile of a ``tiles x tiles`` grid at ``high_side``
+  resolution; the tiles take turns (small faces that were never seen changing).
 
-The first frame after a reset (start-up, resume, camera back, detector hiccup) is detected on the
-whole frame at each of ``first_sides`` (high resolution for small faces, plus a coarser pass that
-finds some large faces the fine one misses), so nothing is published before a thorough look.
-Frames with no job are covered by the tracker's prediction.
+The first frame after a reset (start-up, resume, camera back, detector hiccup) and every frame
+after a jump in the picture (cut, loop, skipped frames) is looked at whole at each of
+``first_sides`` (high resolution for small faces, plus a coarser pass that finds some large faces
+the fine one misses), so nothing is published before a thorough look.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceblur_cam.detect.change import Change
 from faceblur_cam.detections import Detections
 
 
@@ -36,27 +41,38 @@ class DetectJob:
     long_side: int
     kind: str = "full"
 
+    @property
+    def scale(self) -> float:
+        """Network pixels per frame pixel."""
+        x1, y1, x2, y2 = self.crop
+        return self.long_side / max(1, x2 - x1, y2 - y1)
+
 
 @dataclass(frozen=True)
 class PlanConfig:
     low_side: int = 256
     high_side: int = 640
     first_sides: tuple[int, ...] = (640, 320)
-    cycle: tuple[str, ...] = ("full", "roi", "tile", "roi", "tile", "roi")
+    change_side: int = 640  # changed areas are looked at at the scale of this whole-frame look
+    change_pad: float = 0.05  # context around a changed area, of the frame's long side
+    change_budget: int = 40_000  # network input pixels for changed areas, per frame ...
+    change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
+    tile_every: int = 6  # a tile on every n-th frame (0: never)
     tiles: int = 3
     tile_overlap: float = 0.2
     roi_side: int = 96
     roi_context: float = 2.4  # crop side / face box long side
     roi_min: int = 64  # smallest crop side in frame pixels
     roi_max: int = 2  # crops per frame; with more faces they take turns
+    every_frame_full: bool = False  # thorough: only ``full`` at ``low_side``, every frame
 
 
-THOROUGH = PlanConfig(low_side=640, cycle=("full",))  # the whole frame at 640 px, every frame
+THOROUGH = PlanConfig(low_side=640, every_frame_full=True)  # the whole frame at 640 px, every frame
 PLANS = {"balanced": PlanConfig(), "thorough": THOROUGH}
 
 
 class DetectionPlanner:
-    """``plan(frame_wh, tracks)`` -> the jobs for this frame. One per pipeline; not thread-safe."""
+    """``plan(frame_wh, tracks, change)`` -> the jobs for this frame. One per pipeline; not thread-safe."""
 
     def __init__(self, config: PlanConfig | None = None):
         self.config = config or PlanConfig()
@@ -69,22 +85,48 @@ class DetectionPlanner:
         self._tile = 0
         self._roi_turn = 0
 
-    def plan(self, frame_wh: tuple[int, int], tracks: Detections) -> list[DetectJob]:
+    def plan(self, frame_wh: tuple[int, int], tracks: Detections, change: Change | None = None) -> list[DetectJob]:
+        """``change`` is what changed since the previous frame (``None``: not known, look everywhere
+        a change could be, i.e. the whole frame at ``change_side``)."""
         cfg = self.config
         w, h = frame_wh
+        whole = (0, 0, w, h)
         self._frame += 1
-        if self._frame == 0:
-            return [DetectJob((0, 0, w, h), _side(side), "first") for side in cfg.first_sides]
-        slot = cfg.cycle[(self._frame - 1) % len(cfg.cycle)]
-        if slot == "full":
-            return [DetectJob((0, 0, w, h), _side(cfg.low_side), "full")]
-        if slot == "none":
-            return []
-        if slot == "tile":
-            job = self._tile_job(frame_wh)
+        if self._frame == 0 or (change is not None and change.jump):
+            self._frame = 0
+            return [DetectJob(whole, _side(side), "first") for side in cfg.first_sides]
+        if cfg.every_frame_full:
+            return [DetectJob(whole, _side(cfg.low_side), "full")]
+        jobs = [DetectJob(whole, _side(cfg.low_side), "full")]
+        jobs += self._change_jobs(frame_wh, change)
+        jobs += self._roi_jobs(frame_wh, tracks)
+        if cfg.tile_every and self._frame % cfg.tile_every == 0:
+            jobs.append(self._tile_job(frame_wh))
             self._tile = (self._tile + 1) % (cfg.tiles * cfg.tiles)
-            return [job]
-        return self._roi_jobs(frame_wh, tracks)
+        return jobs
+
+    def _change_jobs(self, frame_wh: tuple[int, int], change: Change | None) -> list[DetectJob]:
+        """Close looks at the changed areas. The scale is that of a ``change_side`` look at the
+        whole frame, lowered when the areas would cost more than ``change_budget`` (down to
+        ``change_min_side``: large changed areas are people close to the camera)."""
+        cfg = self.config
+        w, h = frame_wh
+        scale = min(1.0, cfg.change_side / max(w, h))
+        if change is None:
+            return [DetectJob((0, 0, w, h), _side(round(max(w, h) * scale)), "change")]
+        if not len(change.regions):
+            return []
+        pad = cfg.change_pad * max(w, h)
+        crops = merge_boxes(np.clip(change.regions + np.array([-pad, -pad, pad, pad], np.float32),
+                                    0, [w, h, w, h])).astype(int)
+        area = float(np.sum((crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])))
+        floor = min(scale, cfg.change_min_side / max(w, h))
+        scale = max(floor, min(scale, float(np.sqrt(cfg.change_budget / max(area, 1.0)))))
+        jobs = []
+        for x1, y1, x2, y2 in crops:
+            side = max(32, int(round(max(x2 - x1, y2 - y1) * scale)))
+            jobs.append(DetectJob((int(x1), int(y1), int(x2), int(y2)), side, "change"))
+        return jobs
 
     def _tile_job(self, frame_wh: tuple[int, int]) -> DetectJob:
         cfg = self.config
@@ -115,6 +157,25 @@ class DetectionPlanner:
             long_side = min(cfg.roi_side, max(32, int(round(max(x2 - x1, y2 - y1) * 2))))
             jobs.append(DetectJob((x1, y1, x2, y2), long_side, "roi"))
         return jobs
+
+
+def merge_boxes(xyxy: np.ndarray) -> np.ndarray:
+    """Overlapping boxes replaced by their union, until none overlap."""
+    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        out: list[np.ndarray] = []
+        for b in boxes:
+            for i, o in enumerate(out):
+                if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
+                    out[i] = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return np.array(boxes, np.float32).reshape(-1, 4)
 
 
 def _side(target: int) -> int:

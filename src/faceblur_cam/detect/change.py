@@ -1,0 +1,133 @@
+"""Where the picture changed since the previous frame. Pure: numpy/OpenCV on arrays, no clock.
+
+A face that becomes visible mid-stream (walks in, pops up, enters through the edge of a panning
+camera, turns towards the camera, grows out of the distance) changes the pixels where it appears
+on that very frame. ``ChangeDetector.update(image, t)`` compares a small grey copy of each frame
+with the previous one after removing the camera's global motion (phase correlation), and reports
+
+- ``regions``: boxes (frame pixels) around everything that changed, including the strip of new
+  picture a pan brings in at the frame edge: the planner sends them to a close look on this frame;
+- ``jump``: the picture is discontinuous (a cut, a looped file restarting, skipped frames, a
+  camera switching input, a large global change): the next frame must be treated like a first
+  frame.
+
+Brightness changes of the whole picture (auto exposure) are removed before comparing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ChangeConfig:
+    work_side: int = 256  # long side of the grey copy that is compared
+    threshold: float = 14.0  # grey-level difference (0..255) that counts as a change
+    min_cells: int = 2  # smaller changed blobs are noise
+    jump_fraction: float = 0.4  # a larger changed share of the picture is a jump ...
+    jump_similarity: float = 0.5  # ... and so is a smaller one where the two pictures correlate less
+    jump_min_fraction: float = 0.15
+    max_gap_s: float = 0.35  # a longer gap between two frames is a jump (skipped frames)
+    min_response: float = 0.03  # phase correlation peak below this: motion estimate unreliable
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed on one frame. ``regions`` is ``float32 (N, 4)`` xyxy in frame pixels."""
+
+    regions: np.ndarray
+    fraction: float  # changed share of the picture (0..1)
+    shift: tuple[float, float]  # estimated camera motion, frame pixels (dx, dy)
+    jump: bool
+
+    @classmethod
+    def everything(cls, wh: tuple[int, int]) -> Change:
+        w, h = wh
+        return cls(np.array([[0, 0, w, h]], np.float32), 1.0, (0.0, 0.0), True)
+
+
+class ChangeDetector:
+    """See the module docstring. One per pipeline; not thread-safe."""
+
+    def __init__(self, config: ChangeConfig | None = None):
+        self.config = config or ChangeConfig()
+        self._prev: np.ndarray | None = None
+        self._prev_t = 0.0
+        self._window: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._prev = None
+
+    def update(self, image: np.ndarray, t: float, explained: np.ndarray | None = None) -> Change:
+        """Compare ``image`` (taken at ``t``) with the previous frame. Changes inside the
+        ``explained`` boxes (xyxy, frame pixels: the tracked faces' covers) are not reported as
+        regions (they still count towards a jump)."""
+        cfg = self.config
+        h, w = image.shape[:2]
+        scale = cfg.work_side / max(w, h)
+        sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
+        small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        grey = cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
+        grey -= float(grey.mean())  # exposure changes of the whole picture are not changes
+        prev, prev_t = self._prev, self._prev_t
+        self._prev, self._prev_t = grey, t
+        if prev is None or prev.shape != grey.shape or not (0 <= t - prev_t <= cfg.max_gap_s):
+            return Change.everything((w, h))
+
+        changed, strips, moved, dx, dy = self._compare(prev, grey)
+        fraction = float(changed.mean()) + sum(float((x2 - x1) * (y2 - y1)) for x1, y1, x2, y2 in strips) / (sw * sh)
+        if fraction >= cfg.jump_fraction or (
+                fraction >= cfg.jump_min_fraction and _similarity(grey, moved) < cfg.jump_similarity):
+            return Change.everything((w, h))
+        if explained is not None and len(explained):
+            cells = np.round(np.asarray(explained, np.float32).reshape(-1, 4) * scale).astype(int)
+            for x1, y1, x2, y2 in np.clip(cells, 0, [sw, sh, sw, sh]):
+                changed[y1:y2, x1:x2] = False
+        regions = np.concatenate([_blobs(changed, cfg.min_cells), np.array(strips, np.float32).reshape(-1, 4)]) / scale
+        shift = (float(dx / scale), float(dy / scale))
+        return Change(np.clip(regions, 0, [w, h, w, h]).astype(np.float32), fraction, shift, False)
+
+
+    def _compare(self, prev: np.ndarray, grey: np.ndarray
+                 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]], np.ndarray, float, float]:
+        """Changed cells between two grey copies, with the camera's motion removed when that
+        explains the picture better than no motion (a moving head must not pass for a pan), and
+        the strips of new picture that motion brought in at the edges (xyxy cells)."""
+        cfg = self.config
+        sh, sw = grey.shape
+        still = np.abs(grey - prev) > cfg.threshold
+        if self._window is None or self._window.shape != grey.shape:
+            self._window = cv2.createHanningWindow((sw, sh), cv2.CV_32F)
+        (dx, dy), response = cv2.phaseCorrelate(prev, grey, self._window)
+        if response < cfg.min_response or abs(dx) + abs(dy) < 0.5 or abs(dx) > sw / 4 or abs(dy) > sh / 4:
+            return still, [], prev, 0.0, 0.0
+        moved = cv2.warpAffine(prev, np.float32([[1, 0, dx], [0, 1, dy]]), (sw, sh),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        changed = np.abs(grey - moved) > cfg.threshold
+        if changed.sum() >= 0.8 * still.sum():
+            return still, [], prev, 0.0, 0.0
+        # the strips of picture the motion brought in have no previous picture: all of it is new
+        ix, iy = int(np.ceil(abs(dx))) + 1, int(np.ceil(abs(dy))) + 1
+        strips = [(0, 0, ix, sh)] if dx > 0.25 else [(sw - ix, 0, sw, sh)] if dx < -0.25 else []
+        strips += [(0, 0, sw, iy)] if dy > 0.25 else [(0, sh - iy, sw, sh)] if dy < -0.25 else []
+        for x1, y1, x2, y2 in strips:
+            changed[y1:y2, x1:x2] = False
+        return changed, strips, moved, float(dx), float(dy)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two pictures (1 = same picture)."""
+    x, y = a - a.mean(), b - b.mean()
+    return float((x * y).sum() / max(np.sqrt((x * x).sum() * (y * y).sum()), 1e-6))
+
+
+def _blobs(changed: np.ndarray, min_cells: int) -> np.ndarray:
+    """Bounding boxes (xyxy, grid cells) of the connected changed areas, slightly dilated."""
+    mask = cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8))
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = [(x, y, x + bw, y + bh) for x, y, bw, bh, area in stats[1:count] if area >= min_cells + 8]
+    return np.array(boxes, np.float32).reshape(-1, 4)
