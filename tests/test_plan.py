@@ -62,12 +62,15 @@ def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
     assert all(abs(j.scale - 0.5) < 0.02 for j in jobs)  # the scale of a 640 px whole-frame look
 
 
-def test_too_much_change_is_one_close_look_at_the_whole_frame_and_a_jump_a_first_look():
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_budget=10_000))
+def test_large_changed_areas_are_looked_at_more_coarsely_and_a_jump_gets_a_first_look():
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=40_000, change_min_side=400))
     planner.plan(WH, Detections.empty())
     big = Change(np.array([[0, 0, 600, 400]], np.float32), 0.3, (0.0, 0.0), False)
-    jobs = planner.plan(WH, Detections.empty(), big)
-    assert DetectJob((0, 0, 1280, 720), 640, "change") in jobs
+    (job,) = [j for j in planner.plan(WH, Detections.empty(), big) if j.kind == "change"]
+    assert job.crop == (0, 0, 600, 400) and abs(job.scale - (40_000 / 240_000) ** 0.5) < 0.01
+    huge = Change(np.array([[0, 0, 1280, 720]], np.float32), 0.3, (0.0, 0.0), False)
+    (job,) = [j for j in planner.plan(WH, Detections.empty(), huge) if j.kind == "change"]
+    assert abs(job.scale - 400 / 1280) < 0.01  # never coarser than a 400 px whole-frame look
     jobs = planner.plan(WH, Detections.empty(), Change.everything(WH))
     assert [j.kind for j in jobs] == ["first", "first"]
 

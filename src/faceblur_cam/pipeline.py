@@ -1,7 +1,8 @@
 """The per-frame protecting step: captured frame -> published frame. Pure core.
 
-``ProtectPipeline.process(frame)`` asks the planner what to detect on this frame
-(see ``faceblur_cam.detect.plan``), detects, tracks, grows the face boxes by the margin and
+``ProtectPipeline.process(frame)`` finds what changed since the previous frame
+(``faceblur_cam.detect.change``), asks the planner what to detect on this frame
+(``faceblur_cam.detect.plan``), detects, tracks, grows the face boxes by the margin and
 redacts. It never returns the raw picture: if detection raises (error,
 time budget missed), the whole frame is obscured (``FrameKind.OBSCURED``). It opens no device,
 starts no thread and reads no clock: time comes with the frame, detection is a callable.
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from faceblur_cam.detect.change import ChangeDetector
 from faceblur_cam.detect.plan import DetectionPlanner, DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
@@ -35,12 +37,14 @@ class ProtectPipeline:
         redactor: Redactor | None = None,
         margin: Margin | None = None,
         planner: DetectionPlanner | None = None,
+        change: ChangeDetector | None = None,
     ):
         self._detect = detect
         self.tracker = tracker or FaceTracker()
         self.redactor = redactor or Redactor()
         self.margin = margin or Margin()
         self.planner = planner or DetectionPlanner()
+        self.change = change or ChangeDetector()
         self._failures = 0
 
     @property
@@ -54,22 +58,26 @@ class ProtectPipeline:
         """Forget all faces; the next frame is protected like the first (detected before shown)."""
         self.tracker.reset()
         self.planner.reset()
+        self.change.reset()
 
     def process(self, frame: CapturedFrame) -> PublishedFrame:
         image = frame.image
         h, w = image.shape[:2]
-        jobs = self.planner.plan((w, h), self.tracker.predict(frame.t))
+        tracks = self.tracker.predict(frame.t)
+        change = self.change.update(image, frame.t, grow(tracks.xyxy, self.margin))
+        jobs = self.planner.plan((w, h), tracks, change)
         found = None
         if jobs:
             try:
                 found = self._detect(image, jobs)
             except Exception as exc:
                 self.planner.reset()  # the next frame gets a full first look again
+                self.change.reset()
                 return self._fail_closed(frame, exc)
             if self._failures:
                 log.info("detector recovered after %d obscured frame(s)", self._failures)
                 self._failures = 0
-        faces = self.tracker.update(found, frame.t, (w, h))
+        faces = self.tracker.update(found, frame.t, (w, h), looks(jobs))
         regions = snap_out(grow(faces.xyxy, self.margin, faces.landmarks))
         out = self.redactor.redact(image.copy(), regions)
         return PublishedFrame(
@@ -81,6 +89,12 @@ class ProtectPipeline:
             name=frame.name,
             index=frame.index,
         )
+
+    def close(self) -> None:
+        """Release the detector (its thread, when it has one)."""
+        close = getattr(self._detect, "close", None)
+        if close is not None:
+            close()
 
     def _fail_closed(self, frame: CapturedFrame, exc: Exception) -> PublishedFrame:
         self._failures += 1
@@ -94,3 +108,8 @@ class ProtectPipeline:
             name=frame.name,
             index=frame.index,
         )
+
+
+def looks(jobs: list[DetectJob]) -> np.ndarray:
+    """``float32 (N, 5)``: each job's crop (x1, y1, x2, y2) and scale, for the tracker."""
+    return np.array([[*job.crop, job.scale] for job in jobs], np.float32).reshape(-1, 5)
