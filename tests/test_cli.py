@@ -47,8 +47,9 @@ def test_bad_config_names_the_key_and_exits_cleanly(tmp_path, text, key):
     assert key in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_config_file_means_defaults(tmp_path):
-    assert load_config(tmp_path / "none.toml") == Config()
+def test_missing_default_config_file_means_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert load_config() == Config()
 
 
 def test_missing_source_file_is_a_clear_error(tmp_path):

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-from faceblur_cam.config import STYLES, load_config
+from faceblur_cam.config import STYLES, load_config, warnings_for
 from faceblur_cam.errors import UserError
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.sinks import FrameSink, SinkError
@@ -72,6 +72,8 @@ def run_process(args: argparse.Namespace) -> int:
         config = replace(config, protect=replace(config.protect, style=args.style))
     if not args.input.exists():
         raise UserError(f"{args.input} does not exist")
+    for warning in warnings_for(config):
+        print(f"faceblur-cam: WARNING: {warning}", file=sys.stderr)
     to_video = args.output.suffix.lower() in VIDEO_SUFFIXES
     refuse_overwriting_inputs(args.input, args.output, args.boxes, to_video)
     fps = args.fps or native_fps(args.input)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from faceblur_cam.config import STYLES, Config, load_config, parse_source
+from faceblur_cam.config import STYLES, Config, load_config, parse_source, warnings_for
 from faceblur_cam.engine import Engine, EngineStatus
 from faceblur_cam.errors import UserError
 from faceblur_cam.single_instance import InstanceLock
@@ -73,6 +73,13 @@ def check_source(source: int | str) -> None:
                         "a video file or a folder of images")
 
 
+def warn_about(config: Config) -> None:
+    """Risky settings, on stderr and in the log (printed: a warning nobody sees protects nobody)."""
+    for warning in warnings_for(config):
+        print(f"faceblur-cam: WARNING: {warning}", file=sys.stderr)
+        log.info("config warning: %s", warning)
+
+
 def open_outputs(config: Config) -> list[FrameSink]:
     """The virtual camera; without one, say how to get it and fall back to the preview."""
     from faceblur_cam.app import open_virtual_camera
@@ -100,6 +107,7 @@ def run_live(args: argparse.Namespace) -> int:
     instance = claim_instance()
     if instance is None:
         return 0
+    warn_about(config)
     try:
         outputs = open_outputs(config)
     except UserError as exc:
