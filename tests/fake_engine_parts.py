@@ -93,6 +93,9 @@ class MarkingPipeline:
         self.log.append(f"style:{style}")
         self.style = style
 
+    def close(self) -> None:
+        self.log.append("pipeline-close")
+
 
 class ListSink:
     def __init__(self, name: str = "list") -> None:

@@ -15,6 +15,10 @@ Privacy rules the loop keeps:
 - Raw camera frames reach sinks only through ``pipeline.process``, which fails closed.
 - Pause closes the camera and publishes the "paused" card; resume resets the pipeline so the
   first frames are protected like start-up.
+
+On every way out (quit, source ended, crash) the worker closes, in order: the camera, the
+recording (the MP4 is finished), the preview, the virtual camera, and the pipeline (its
+detector thread is joined).
 """
 
 from __future__ import annotations
@@ -88,6 +92,10 @@ class Pipeline(Protocol):
     def reset(self) -> None: ...
 
     def set_style(self, style: str) -> None: ...
+
+    def close(self) -> None:
+        """Release what the pipeline started (the detector's thread)."""
+        ...
 
 
 class Placeholders(Protocol):
@@ -471,5 +479,14 @@ class Engine:
         for sink in self._outputs:
             self._close_sink(sink)
         self._outputs = []
+        self._close_pipeline()
         self._set(state=EngineState.STOPPED)
         self._done.set()
+
+    def _close_pipeline(self) -> None:
+        if self._pipeline is not None:
+            try:
+                self._pipeline.close()
+            except Exception:
+                log.exception("closing the pipeline failed")
+            self._pipeline = None

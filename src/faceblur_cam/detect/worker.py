@@ -7,7 +7,9 @@ misses the budget, or is still busy with an earlier frame, the call raises ``Det
 and the pipeline obscures the frame (fail closed). A late result is dropped: masks must belong
 to the frame they are applied to.
 
-Thread rules: ``__call__`` and ``close`` from one thread (the engine worker).
+Thread rules: ``__call__`` and ``close`` from one thread (the engine worker). ``close`` ends the
+detection thread and joins it: a detection in progress finishes first (a thread left inside
+onnxruntime at interpreter exit can abort the process).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -30,6 +33,8 @@ class DetectionUnavailable(RuntimeError):
 
 
 class TimedDetector:
+    close_timeout_s = 2.0  # how long ``close`` waits for a detection in progress
+
     def __init__(self, detect: Callable[[np.ndarray, list[DetectJob]], Detections], budget_s: float | None = 0.25):
         self.detect = detect
         self.budget_s = budget_s
@@ -37,10 +42,13 @@ class TimedDetector:
         self._results: queue.Queue[tuple[int, Detections | BaseException]] = queue.Queue()
         self._busy = threading.Event()
         self._seq = 0
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="faceblur-detector", daemon=True)
         self._thread.start()
 
     def __call__(self, image: np.ndarray, jobs: list[DetectJob]) -> Detections:
+        if self._closed:
+            raise DetectionUnavailable("detector closed")
         if self._busy.is_set():
             raise DetectionUnavailable("detector still busy with an earlier frame")
         self._seq += 1
@@ -59,7 +67,18 @@ class TimedDetector:
             return result
 
     def close(self) -> None:
-        self._requests.put(None)
+        """Stop the detection thread; waits up to ``close_timeout_s`` for a detection in progress."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + self.close_timeout_s
+        try:  # the queue holds at most one request: wait for the thread to take it
+            self._requests.put(None, timeout=self.close_timeout_s)
+        except queue.Full:
+            pass
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            log.warning("the face detector did not finish within %.1f s; leaving it", self.close_timeout_s)
 
     def _loop(self) -> None:
         seq = 0

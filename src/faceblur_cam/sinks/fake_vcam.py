@@ -9,7 +9,7 @@ In-process: ``FakeCameraBackend.instances[-1].frames`` holds the first 600 frame
 BGR; ``FACEBLUR_FAKE_VCAM_KEEP`` changes how many; ``sent`` counts all).
 Across processes: set ``FACEBLUR_FAKE_VCAM_DIR``; every frame is then written there as
 ``frame_NNNNNN.png`` (at most ``FACEBLUR_FAKE_VCAM_FPS`` per second, default 5) and
-``latest.png`` is replaced atomically with each.
+``latest.png`` is replaced atomically with each; ``close`` writes ``closed`` (the count sent).
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ class FakeCameraBackend:
 
     def close(self) -> None:
         self.closed = True
+        if self.folder is not None:  # across processes: "the device was released"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "closed").write_text(f"{self.sent}\n")
 
     def device(self) -> str:
         return self._device
