@@ -121,8 +121,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory, eval_dir: Path) -> Path:
     return path
 
 
-def run_and_terminate(tmp_path: Path, clip: Path, record: bool, settle_s: float = 1.5, slow: bool = False) -> None:
-    """Start the daemon, wait until it protects, SIGTERM it; check how it ended.
+def run_and_terminate(tmp_path: Path, clip: Path, record: bool, settle_s: float = 1.5, slow: bool = False) -> float:
+    """Start the daemon, wait until it protects, SIGTERM it; check how it ended; seconds to exit.
 
     ``slow``: the detector misses its budget on every frame (a slow machine), so a detection
     is still running on its thread when the signal comes (every frame is then fully obscured).
@@ -163,6 +163,7 @@ def run_and_terminate(tmp_path: Path, clip: Path, record: bool, settle_s: float 
         assert decode_errors(path) == ""
         assert len(decode(path)) == info["frames"] == pytest.approx(info["duration"] * 30, abs=1)
         assert "recording saved" in log_file.read_text()
+    return took
 
 
 def wait_for_protecting(xdg: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> Path:
