@@ -4,6 +4,9 @@ A ground-truth face is *covered* on a frame when at least 80 % of its box is red
 one of the published regions' ellipses (or boxes), or anywhere when the whole frame was
 obscured. A visible face-frame that is not covered *leaks*.
 
+Over-redaction per frame: the *altered fraction* (share of the frame's pixels the pipeline
+changed) and the covered regions per true face. The judging itself lives in ``bench/judge.py``.
+
 Used by ``bench/bench.py`` and by the quality regression tests; nothing here is packaged.
 """
 
@@ -16,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+from judge import COVERED, altered_fraction, region_coverage, regions_per_face
 
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.geometry import region_mask
 
-COVERED = 0.8
+VIDEO_SETS = ("otb_girl", "ytf_pftracker")  # the sets the quality regression has held since issue 7
+ALL_VIDEO_SETS = (*VIDEO_SETS, "otb_small")  # plus small, blurred, turning faces (issue 10)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,10 +47,11 @@ class Sequence:
     fps: float = 30.0
 
 
-def load_videos(root: Path | None = None) -> list[Sequence]:
+def load_videos(root: Path | None = None, sets: tuple[str, ...] = VIDEO_SETS) -> list[Sequence]:
+    """The eval videos of ``sets`` (folders with a video ``gt.json``); greyscale frames load as BGR."""
     root = root or eval_dir()
     out = []
-    for folder in ("otb_girl", "ytf_pftracker"):
+    for folder in sets:
         gt = json.loads((root / folder / "gt.json").read_text())
         for seq in gt["sequences"]:
             frames = [
@@ -63,20 +69,8 @@ def load_stills(dataset: str = "facemask_kaggle", root: Path | None = None) -> l
 
 
 def coverage(published: PublishedFrame, boxes: list[list[float]]) -> list[float]:
-    """Fraction of each ground-truth box that is redacted on this frame."""
-    if published.obscured:
-        return [1.0] * len(boxes)
-    h, w = published.image.shape[:2]
-    mask = region_mask(published.regions.xyxy, (w, h), published.shape)
-    out = []
-    for x, y, bw, bh in boxes:
-        x1, y1 = max(0, int(round(x))), max(0, int(round(y)))
-        x2, y2 = min(w, int(round(x + bw))), min(h, int(round(y + bh)))
-        if x2 <= x1 or y2 <= y1:
-            out.append(1.0)
-            continue
-        out.append(float(mask[y1:y2, x1:x2].mean()))
-    return out
+    """Fraction of each ground-truth box that is redacted on this frame (``judge.region_coverage``)."""
+    return region_coverage(published, boxes)
 
 
 def frames_of(seq: Sequence) -> Iterator[tuple[CapturedFrame, GtFrame]]:
@@ -98,6 +92,8 @@ class VideoScore:
     obscured_frames: int = 0
     area_ratios: list[float] = field(default_factory=list)  # redacted area / GT area (single-face)
     leaked: list[tuple[int, float]] = field(default_factory=list)  # (frame index, coverage)
+    altered: list[float] = field(default_factory=list)  # altered fraction of each frame not wholly obscured
+    regions_per_face: list[float] = field(default_factory=list)  # frames with a visible face, not obscured
 
 
 def score_video(pipeline, seq: Sequence) -> VideoScore:  # type: ignore[no-untyped-def]
@@ -106,9 +102,15 @@ def score_video(pipeline, seq: Sequence) -> VideoScore:  # type: ignore[no-untyp
     score = VideoScore(seq.name)
     run = 0
     for frame, gt in frames_of(seq):
+        raw = frame.image.copy()  # a pipeline that wrongly redacted in place would look untouched
         published = pipeline.process(frame)
         score.frames += 1
         score.obscured_frames += int(published.obscured)
+        if not published.obscured:
+            score.altered.append(altered_fraction(raw, published.image))
+        per_face = regions_per_face(published, len(gt.boxes) if gt.visible else 0)
+        if per_face is not None:
+            score.regions_per_face.append(per_face)
         leaked_here = False
         if gt.visible and gt.boxes:
             for cov in coverage(published, gt.boxes):
