@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceblur_cam.engine import EngineState, EngineStatus
+from faceblur_cam.engine import EngineState, EngineStatus, PreviewClosed, RecordingFailed
 from faceblur_cam.tray.icons import load_icon
 from faceblur_cam.tray.menu import (
     Action,
@@ -136,12 +136,14 @@ def test_notifications_fire_once_per_problem() -> None:
     assert notification(retry, ok) is None
     assert notification(ok, status(EngineState.ERROR, message="face detector failed to load")) == (
         "Error: face detector failed to load")
-    failed = status(faces=1, fps=30, message="Recording failed: disk full")
+    failed = status(faces=1, fps=30, message="Recording failed: disk full",
+                    event=RecordingFailed("Recording failed: disk full"))
     assert notification(ok, failed) == "Recording failed: disk full"
     assert notification(failed, failed) is None
     assert notification(ok, status(EngineState.PAUSED)) is None
     # closing the preview window is the user's own doing
-    assert notification(ok, status(faces=1, fps=30, message="Preview closed: preview window closed")) is None
+    closed = PreviewClosed("Preview closed: preview window closed")
+    assert notification(ok, status(faces=1, fps=30, message=closed.message, event=closed)) is None
 
 
 @pytest.mark.parametrize("name", ["active", "paused", "recording", "error", "app"])

@@ -49,6 +49,38 @@ class EngineState(enum.Enum):
 
 
 @dataclass(frozen=True)
+class EngineEvent:
+    """News the user should hear about. ``message`` is for people and may be reworded at any
+    time; code (the CLI, the tray) reacts to the event's type."""
+
+    message: str
+
+
+class RecordingFailed(EngineEvent):
+    """Recording could not start, or stopped on an error (disk full, encoder gone)."""
+
+
+class OutputLost(EngineEvent):
+    """The virtual camera stopped taking frames; reopened with backoff when it can be."""
+
+
+class CameraLost(EngineEvent):
+    """The camera cannot be opened or stopped delivering; retried with backoff."""
+
+
+class DetectorFailed(EngineEvent):
+    """The face detector could not load: nothing can be protected (the error card is shown)."""
+
+
+class PreviewFailed(EngineEvent):
+    """The preview window could not open."""
+
+
+class PreviewClosed(EngineEvent):
+    """The preview window went away (usually the user closed it)."""
+
+
+@dataclass(frozen=True)
 class EngineStatus:
     state: EngineState
     style: str
@@ -60,6 +92,7 @@ class EngineStatus:
     recording_path: str | None = None
     preview: bool = False
     frames_published: int = 0
+    event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
 
     @property
     def summary(self) -> str:
@@ -210,7 +243,7 @@ class Engine:
                 self._pipeline.set_style(self._status.style)
             except Exception as exc:  # model missing/corrupt: cannot protect, show error card
                 log.exception("cannot start the face detector")
-                self._set(state=EngineState.ERROR, message=f"face detector failed to load: {exc}")
+                self._report(DetectorFailed(f"face detector failed to load: {exc}"), state=EngineState.ERROR)
                 self.exit_code = 2
             while not self._quit:
                 self._apply_commands()
@@ -245,7 +278,7 @@ class Engine:
         except SourceError as exc:
             log.warning("camera failed: %s", exc)
             self._close_source()
-            self._schedule_retry(f"Camera disconnected, retrying ({exc})")
+            self._schedule_retry(CameraLost(f"Camera disconnected, retrying ({exc})"))
             return
         if frame is None:
             return
@@ -292,13 +325,13 @@ class Engine:
     def _set_recording(self, on: bool) -> None:
         if on and self._recorder is None:
             if self._parts.open_recorder is None:
-                self._set(message="Recording is not available")
+                self._report(RecordingFailed("Recording is not available"))
                 return
             try:
                 self._recorder = self._parts.open_recorder()
             except Exception as exc:
                 log.error("cannot start recording: %s", exc)
-                self._set(message=f"Recording failed: {exc}")
+                self._report(RecordingFailed(f"Recording failed: {exc}"))
                 return
             self._recording_since = self._clock()
             self._set(recording=True, recording_seconds=0.0,
@@ -316,7 +349,7 @@ class Engine:
                 self._preview = self._parts.open_preview()
             except Exception as exc:
                 log.error("cannot open the preview: %s", exc)
-                self._set(message=f"Preview failed: {exc}")
+                self._report(PreviewFailed(f"Preview failed: {exc}"))
                 return
         elif not on and self._preview is not None:
             self._close_sink(self._preview)
@@ -332,7 +365,7 @@ class Engine:
             self._source = self._parts.open_source()
         except SourceError as exc:
             log.warning("cannot open camera: %s", exc)
-            self._schedule_retry(str(exc))
+            self._schedule_retry(CameraLost(str(exc)))
             return False
         self._retry_index = 0
         if self._status.state in (EngineState.NO_CAMERA, EngineState.PAUSED):
@@ -344,12 +377,12 @@ class Engine:
         delays = self._parts.retry_delays
         return self._clock() + delays[min(attempt, len(delays) - 1)]
 
-    def _schedule_retry(self, message: str) -> None:
+    def _schedule_retry(self, event: CameraLost) -> None:
         self._next_retry = self._backoff(self._retry_index)
         self._retry_index += 1
         if self._pipeline is not None:
             self._pipeline.reset()
-        self._set(state=EngineState.NO_CAMERA, message=message, faces=0, fps=0.0)
+        self._report(event, state=EngineState.NO_CAMERA, faces=0, fps=0.0)
 
     def _close_source(self) -> None:
         if self._source is not None:
@@ -390,21 +423,21 @@ class Engine:
         self._close_sink(sink)
         if sink is self._recorder:
             self._recorder = None
-            self._set(recording=False, message=f"Recording stopped: {exc}")
+            self._report(RecordingFailed(f"Recording stopped: {exc}"), recording=False)
         elif sink is self._preview:
             self._preview = None
-            self._set(preview=False, message=f"Preview closed: {exc}")
+            self._report(PreviewClosed(f"Preview closed: {exc}"), preview=False)
         else:
             self._outputs = [s for s in self._outputs if s is not sink]
             if self._parts.reopen_output is not None:
-                self._schedule_output_retry(f"{name} stopped: {exc}; retrying")
+                self._schedule_output_retry(OutputLost(f"{name} stopped: {exc}; retrying"))
             else:
-                self._set(message=f"{name} stopped: {exc}")
+                self._report(OutputLost(f"{name} stopped: {exc}"))
 
-    def _schedule_output_retry(self, message: str) -> None:
+    def _schedule_output_retry(self, event: OutputLost) -> None:
         self._output_retry_at = self._backoff(self._output_retries)
         self._output_retries += 1
-        self._set(message=message)
+        self._report(event)
 
     def _reopen_output(self) -> None:
         """The virtual camera failed (device busy or removed): open it again, with backoff."""
@@ -413,7 +446,7 @@ class Engine:
             sink = self._parts.reopen_output()
         except Exception as exc:  # still unavailable: say why, try later
             log.warning("virtual camera still unavailable: %s", exc)
-            self._schedule_output_retry(f"Virtual camera unavailable, retrying: {str(exc).splitlines()[0]}")
+            self._schedule_output_retry(OutputLost(f"Virtual camera unavailable, retrying: {str(exc).splitlines()[0]}"))
             return
         log.info("virtual camera back: %s", getattr(sink, "name", sink))
         self._outputs.append(sink)
@@ -447,7 +480,15 @@ class Engine:
             time.sleep(min(delay, 0.1))
 
     # status
+    def _report(self, event: EngineEvent, **changes: object) -> None:
+        """News for the user: the event, and its message for people."""
+        self._set(message=event.message, event=event, **changes)
+
     def _set(self, **changes: object) -> None:
+        """Change the status and tell subscribers. A new message without an event clears the event
+        (news comes through ``_report``)."""
+        if "message" in changes and "event" not in changes and changes["message"] != self._status.message:
+            changes["event"] = None
         with self._lock:
             self._status = replace(self._status, **changes)  # type: ignore[arg-type]
             status, subscribers = self._status, list(self._subscribers)

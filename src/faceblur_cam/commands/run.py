@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from faceblur_cam.config import STYLES, Config, load_config, parse_source, warnings_for
-from faceblur_cam.engine import Engine, EngineStatus
+from faceblur_cam.engine import Engine, EngineStatus, RecordingFailed
 from faceblur_cam.errors import UserError
 from faceblur_cam.single_instance import InstanceLock
 from faceblur_cam.sinks import FrameSink
@@ -183,7 +183,7 @@ def _quit_when_recording_ends(engine: Engine) -> Callable[[EngineStatus], None]:
     """Recording is the only output: when it fails there is nothing left to do, so say why and quit."""
 
     def callback(status: EngineStatus) -> None:
-        failed = status.message.startswith(("Recording failed", "Recording stopped"))
+        failed = isinstance(status.event, RecordingFailed)
         if failed and not status.recording and engine.exit_code == 0:
             print(f"faceblur-cam: {status.message}", file=sys.stderr)
             engine.exit_code = 1  # subscribers run on the worker thread, which owns exit_code

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from faceblur_cam import APP_NAME
 from faceblur_cam.config import STYLES
-from faceblur_cam.engine import EngineState, EngineStatus
+from faceblur_cam.engine import EngineEvent, EngineState, EngineStatus, PreviewClosed
 
 
 class Action(enum.Enum):
@@ -64,8 +64,8 @@ class TrayFlags:
     autostart: bool | None = None
 
 
-# messages that follow the user's own action: shown in the menu, not worth a notification
-QUIET_PREFIXES = ("Preview closed",)
+# news that follows the user's own action: shown in the menu, not worth a notification
+QUIET_EVENTS: tuple[type[EngineEvent], ...] = (PreviewClosed,)
 
 
 class IconName(enum.Enum):
@@ -134,15 +134,16 @@ def tooltip(status: EngineStatus) -> str:
 def notification(before: EngineStatus | None, after: EngineStatus) -> str | None:
     """The message to notify the user of, when ``after`` brings news worth an interruption.
 
-    Entering ERROR or NO_CAMERA notifies once (not on every retry); a new message while
-    protecting or paused (a recording or output that failed) notifies too.
+    Entering ERROR or NO_CAMERA notifies once (not on every retry); a new event while
+    protecting or paused (a recording or output that failed) notifies too, except the quiet
+    ones. Decided by the event's type, never by the message text.
     """
     if after.state in (EngineState.ERROR, EngineState.NO_CAMERA):
         if before is None or before.state is not after.state:
             return after.summary
         return None
-    is_new = after.message and (before is None or before.message != after.message)
-    if after.message.startswith(QUIET_PREFIXES):
+    is_new = after.event is not None and (before is None or before.event != after.event)
+    if isinstance(after.event, QUIET_EVENTS):
         return None
     if is_new and after.state in (EngineState.PROTECTING, EngineState.PAUSED):
         return after.message
