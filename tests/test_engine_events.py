@@ -1,5 +1,6 @@
 """What the CLI and the tray react to is a typed event on the engine status, never the wording
-of its message (messages are for people and may be reworded at any time)."""
+of its message (messages are for people and may be reworded at any time); what the engine is
+told is a typed command."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ from faceblur_cam.engine import (
     EngineState,
     EngineStatus,
     OutputLost,
+    Pause,
     PreviewClosed,
     RecordingFailed,
+    Resume,
+    SetRecording,
+    SetStyle,
+    TogglePause,
 )
 from faceblur_cam.sinks import SinkError
 from faceblur_cam.tray.menu import notification
@@ -141,3 +147,25 @@ def test_record_only_run_quits_on_recording_failed_whatever_the_wording(
     assert (engine.quits, engine.exit_code) == ((1, 1) if quits else (0, 0))
     if quits:
         assert event is not None and event.message in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- typed commands
+def test_commands_are_typed_values_applied_in_order() -> None:
+    with Rig(recorder=True) as rig:
+        rig.wait_state(EngineState.PROTECTING)
+        for command in (SetStyle("pixelate"), SetRecording(True), TogglePause()):
+            rig.engine.send(command)
+        paused = rig.wait_state(EngineState.PAUSED)
+        rig.engine.send(SetStyle("no-such-style"))  # refused by the pipeline: the style stays
+        rig.engine.send(Resume())
+        back = rig.wait_state(EngineState.PROTECTING)
+    assert paused.style == "pixelate" and paused.recording
+    assert back.style == "pixelate"
+    assert "style:pixelate" in rig.log and "style:no-such-style" not in rig.log
+
+
+@pytest.mark.parametrize("bad", [("pause", None), "quit", Pause])
+def test_anything_else_is_refused_at_the_door(bad: object) -> None:
+    rig = Rig()
+    with pytest.raises(TypeError, match="not an engine command"):
+        rig.engine.send(bad)  # type: ignore[arg-type]

@@ -2,9 +2,10 @@
 
 Thread rules:
 
-- ``start()``, the command methods (``pause``, ``resume``, ``set_style``, ``start_recording``,
-  ``stop_recording``, ``set_preview``, ``quit``), ``status()``, ``subscribe()`` and ``wait()``
-  may be called from any thread. Commands are queued and applied by the worker, in order.
+- ``start()``, ``send(command)`` and the methods wrapping it (``pause``, ``resume``,
+  ``set_style``, ``start_recording``, ``stop_recording``, ``set_preview``, ``quit``),
+  ``status()``, ``subscribe()`` and ``wait()`` may be called from any thread. Commands are typed
+  values (``Pause``, ``SetStyle(style)``, ...), queued and applied by the worker, in order.
 - Everything else (source, pipeline, sinks) is touched only by the worker thread.
 - Subscribers are called on the worker thread; a UI must marshal to its own thread.
 
@@ -114,6 +115,46 @@ class EngineStatus:
         return text
 
 
+# Commands: typed values the worker applies in order (``Engine.send``; the methods below wrap it).
+@dataclass(frozen=True)
+class Pause:
+    """Release the camera and publish the "paused" card."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Open the camera again; the first frames are protected like at start-up."""
+
+
+@dataclass(frozen=True)
+class TogglePause:
+    """Pause when protecting, resume when paused."""
+
+
+@dataclass(frozen=True)
+class SetStyle:
+    style: str  # one of ``config.STYLES``; an unknown one is refused with a warning
+
+
+@dataclass(frozen=True)
+class SetRecording:
+    on: bool
+
+
+@dataclass(frozen=True)
+class SetPreview:
+    on: bool
+
+
+@dataclass(frozen=True)
+class Quit:
+    """Stop: close everything (see the module docstring) and end the worker."""
+
+
+Command = Pause | Resume | TogglePause | SetStyle | SetRecording | SetPreview | Quit
+COMMAND_TYPES = (Pause, Resume, TogglePause, SetStyle, SetRecording, SetPreview, Quit)
+
+
 class Pipeline(Protocol):
     """The protecting step (see ``faceblur_cam.pipeline.ProtectPipeline``)."""
 
@@ -157,7 +198,7 @@ class Engine:
     def __init__(self, parts: EngineParts, style: str = "blur", clock: Callable[[], float] = time.monotonic):
         self._parts = parts
         self._clock = clock
-        self._commands: queue.Queue[tuple[str, object]] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
         self._lock = threading.Lock()
         self._status = EngineStatus(state=EngineState.STARTING, style=style)
         self._subscribers: list[Callable[[EngineStatus], None]] = []
@@ -187,29 +228,35 @@ class Engine:
         self._thread = threading.Thread(target=self._run, name="faceblur-engine", daemon=True)
         self._thread.start()
 
+    def send(self, command: Command) -> None:
+        """Queue ``command`` for the worker; anything that is not a ``Command`` is refused here."""
+        if not isinstance(command, COMMAND_TYPES):
+            raise TypeError(f"not an engine command: {command!r}")
+        self._commands.put(command)
+
     def pause(self) -> None:
-        self._commands.put(("pause", None))
+        self.send(Pause())
 
     def resume(self) -> None:
-        self._commands.put(("resume", None))
+        self.send(Resume())
 
     def toggle_pause(self) -> None:
-        self._commands.put(("toggle_pause", None))
+        self.send(TogglePause())
 
     def set_style(self, style: str) -> None:
-        self._commands.put(("style", style))
+        self.send(SetStyle(style))
 
     def start_recording(self) -> None:
-        self._commands.put(("record", True))
+        self.send(SetRecording(True))
 
     def stop_recording(self) -> None:
-        self._commands.put(("record", False))
+        self.send(SetRecording(False))
 
     def set_preview(self, on: bool) -> None:
-        self._commands.put(("preview", on))
+        self.send(SetPreview(on))
 
     def quit(self) -> None:
-        self._commands.put(("quit", None))
+        self.send(Quit())
 
     @property
     def can_record(self) -> bool:
@@ -290,25 +337,24 @@ class Engine:
     def _apply_commands(self) -> None:
         while True:
             try:
-                name, arg = self._commands.get_nowait()
+                command = self._commands.get_nowait()
             except queue.Empty:
                 break
-            if name == "quit":
-                self._quit = True
-            elif name in ("pause", "resume", "toggle_pause"):
-                self._paused = {"pause": True, "resume": False}.get(name, not self._paused)
-            elif name == "style":
-                if self._pipeline is not None:
-                    try:
-                        self._pipeline.set_style(str(arg))
-                    except ValueError as exc:
-                        log.warning("%s", exc)
-                        continue
-                self._set(style=str(arg))
-            elif name == "record":
-                self._set_recording(bool(arg))
-            elif name == "preview":
-                self._set_preview(bool(arg))
+            match command:
+                case Quit():
+                    self._quit = True
+                case Pause():
+                    self._paused = True
+                case Resume():
+                    self._paused = False
+                case TogglePause():
+                    self._paused = not self._paused
+                case SetStyle(style):
+                    self._apply_style(style)
+                case SetRecording(on):
+                    self._set_recording(on)
+                case SetPreview(on):
+                    self._set_preview(on)
         # reconcile the device with the wanted state once, so rapid toggling collapses
         if self._paused and self._source is not None:
             self._close_source()
@@ -321,6 +367,15 @@ class Engine:
             self._retry_index = 0
             self._next_retry = 0.0
             self._set(state=EngineState.STARTING, message="")
+
+    def _apply_style(self, style: str) -> None:
+        if self._pipeline is not None:
+            try:
+                self._pipeline.set_style(style)
+            except ValueError as exc:
+                log.warning("%s", exc)
+                return
+        self._set(style=style)
 
     def _set_recording(self, on: bool) -> None:
         if on and self._recorder is None:
