@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from faceblur_cam import APP_NAME, __version__
@@ -51,6 +52,16 @@ def with_default_command(argv: list[str], commands: set[str]) -> list[str]:
     return argv if first_word in commands else ["run", *argv]
 
 
+def quiet_opencv() -> None:
+    """OpenCV and its ffmpeg print their own warnings on stderr (a dozen lines per camera retry,
+    one per damaged video packet), burying our one-line messages: silence them (``--verbose``
+    keeps them). The ffmpeg level is read when OpenCV first opens a video, so this is in time."""
+    import cv2
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _build()
@@ -58,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     from faceblur_cam.logs import setup_console_logging
 
     setup_console_logging(verbose=getattr(args, "verbose", False))
+    if not getattr(args, "verbose", False):
+        quiet_opencv()
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:

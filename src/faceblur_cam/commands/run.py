@@ -67,10 +67,36 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def check_source(source: int | str) -> None:
-    """A file or folder named as the source must exist (a camera may come later; a typo won't)."""
-    if isinstance(source, str) and not source.startswith("/dev/") and not Path(source).expanduser().exists():
+    """A file or folder named as the source must exist and give a frame (a camera may come later;
+    a typo or a broken file won't)."""
+    from faceblur_cam.sources import SourceError
+    from faceblur_cam.sources.files import check_readable
+
+    if not isinstance(source, str) or source.startswith("/dev/"):
+        return
+    path = Path(source).expanduser()
+    if not path.exists():
         raise UserError(f"source {source!r} does not exist: give a camera index (0, 1, ...), a device, "
                         "a video file or a folder of images")
+    try:
+        check_readable(path)
+    except SourceError as exc:
+        raise UserError(f"source: {exc}") from exc
+
+
+def check_preview(config: Config, record: bool) -> Config:
+    """A preview needs a display: without one, drop it (other outputs go on) or, when it was the
+    only output, stop with a message instead of running forever publishing nothing."""
+    from faceblur_cam import platform
+
+    if not config.output.preview or platform.display_available():
+        return config
+    problem = "no display to show the preview window on (DISPLAY / WAYLAND_DISPLAY are not set)"
+    if not config.output.virtual_camera and not record:
+        raise UserError(f"{problem}, and nothing else to publish to: run it in a desktop session, or "
+                        "publish to the virtual camera, or add --record")
+    print(f"faceblur-cam: {problem}; going on without it", file=sys.stderr)
+    return replace(config, output=replace(config.output, preview=False))
 
 
 def warn_about(config: Config) -> None:
@@ -104,6 +130,7 @@ def run_live(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     check_source(config.camera.source)
+    config = check_preview(config, args.record)
     instance = claim_instance()
     if instance is None:
         return 0
@@ -128,6 +155,8 @@ def run_live(args: argparse.Namespace) -> int:
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))
+    if args.no_tray and args.record:
+        engine.subscribe(_say_where_it_records())
     engine.start()
     if args.record:
         engine.start_recording()
@@ -188,6 +217,19 @@ def _quit_when_recording_ends(engine: Engine) -> Callable[[EngineStatus], None]:
             print(f"faceblur-cam: {status.message}", file=sys.stderr)
             engine.exit_code = 1  # subscribers run on the worker thread, which owns exit_code
             engine.quit()
+
+    return callback
+
+
+def _say_where_it_records() -> Callable[[EngineStatus], None]:
+    """Headless, nobody sees a tray: say once where the recording goes and how to stop it."""
+    said: list[str] = []
+
+    def callback(status: EngineStatus) -> None:
+        if status.recording and status.recording_path and status.recording_path not in said:
+            said.append(status.recording_path)
+            print(f"Recording to {status.recording_path}\nPress Ctrl+C (or send SIGTERM) to stop; "
+                  "the file is finished when you do.", flush=True)
 
     return callback
 

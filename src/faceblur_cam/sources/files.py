@@ -68,6 +68,25 @@ def native_fps(path: Path, default: float = 30.0) -> float:
     return fps if 1 <= fps <= 240 else default
 
 
+def check_readable(path: Path) -> None:
+    """Raise ``SourceError`` unless ``path`` (a video, an image or a folder of images) yields a frame."""
+    path = Path(path)
+    if path.is_dir():
+        images = list_images(path)
+        if not images:
+            raise SourceError(f"{path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        read_image(images[0])
+    elif is_image(path):
+        read_image(path)
+    else:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            if not (cap.isOpened() and cap.read()[0]):
+                raise SourceError(f"cannot read {path}: it is empty, not a video, or damaged")
+        finally:
+            cap.release()
+
+
 def iter_frames(path: Path, fps: float | None = None, report: ReadReport | None = None) -> Iterator[CapturedFrame]:
     """All frames of a video file, an image, or a folder of images (sorted by name), in order.
 
