@@ -57,8 +57,9 @@ def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
     change = Change(np.array([[100, 100, 140, 150], [130, 140, 160, 170], [900, 500, 920, 520]], np.float32),
                     0.01, (0.0, 0.0), False)
     jobs = [j for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
-    # the two touching areas are one crop, padded by 64 px (5 % of 1280) and clipped to the frame
-    assert sorted(j.crop for j in jobs) == [(36, 36, 224, 234), (836, 436, 984, 584)]
+    # padded by half their size (at least 21 px, a third of 5 % of 1280), merged where they
+    # overlap, clipped to the frame
+    assert sorted(j.crop for j in jobs) == [(75, 75, 185, 185), (878, 478, 941, 541)]
     assert all(abs(j.scale - 0.5) < 0.02 for j in jobs)  # the scale of a 640 px whole-frame look
 
 

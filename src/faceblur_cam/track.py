@@ -12,7 +12,7 @@ boxes to cover on this frame:
   leaving through an edge);
 - covers follow faces instead of piling up: when the detector looked closely at an unmatched
   track's place (``looked``: the crops and scales of this frame's detection jobs) and found
-  nothing, its cover shrinks back to the face size and ends after ``miss_end_s``; a track born
+  nothing, its cover shrinks back towards the face size and ends after ``miss_end_s``; a track born
   from a single detection ends at the first such miss; a held cover that overlaps another
   cover mostly is merged into it.
 """
@@ -33,15 +33,18 @@ class TrackerConfig:
     edge_hold_s: float = 0.4  # unseen face last seen touching the frame edge
     growth_per_s: float = 0.6  # unseen box grows by this fraction of its size per second
     max_growth: float = 0.3  # ... up to this fraction per side
+    missed_growth: float = 0.15  # ... or this, once a close look found nothing there
     miss_end_s: float = 0.8  # close looks found nothing there for this long: the cover ends
     min_look_px: float = 16.0  # a look is close when the face is at least this tall in its input
-    max_predict_s: float = 0.5  # motion is extrapolated for at most this long
+    max_predict_s: float = 0.2  # motion is extrapolated for at most this long
     merge_overlap: float = 0.6  # a held cover this much inside another held cover merges into it
     merge_seen: float = 0.4  # ... or this much inside a cover of a face found on this frame
     weak_score: float = 0.35  # a track born from one detection below this score is tentative
+    weak_max_height: float = 0.4  # ... and one taller than this share of the frame is not a face
+    shrink_per_s: float = 1.5  # a face box shrinks at most this fraction per second (profile turns)
     match_iou: float = 0.2
     match_distance: float = 1.0  # or centres closer than this many box sizes ...
-    match_size_ratio: float = 1.6  # ... and sizes within this factor of each other
+    match_size_ratio: float = 2.0  # ... and sizes within this factor of each other
     velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
     max_speed: float = 12.0  # clamp: box sizes per second
 
@@ -61,9 +64,10 @@ class Track:
     def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
         dt = max(0.0, t - self.t)
         box = self.xyxy + self.velocity * min(dt, config.max_predict_s)
-        if self.missed_since is not None:  # a close look found nothing there: no more growth
-            return box
-        growth = min(config.max_growth, config.growth_per_s * dt)
+        limit = config.max_growth
+        if self.missed_since is not None:  # a close look found nothing there: grow less
+            limit = config.missed_growth
+        growth = min(limit, config.growth_per_s * dt)
         return expand(box, growth)[0]
 
 
@@ -112,7 +116,7 @@ class FaceTracker:
                 matched_dets.add(di)
                 matched.add(ti)
             for di in range(len(detections)):
-                if di not in matched_dets:
+                if di not in matched_dets and not self._implausible(detections, di):
                     self._tracks.append(self._new_track(detections, di, t))
         if detections is not None and looked is not None:
             predicted = self._forget_missed(predicted, matched, looked, t)
@@ -196,9 +200,21 @@ class FaceTracker:
             cost[:, di] = np.inf
         return pairs
 
+    def _implausible(self, detections: Detections, di: int) -> bool:
+        """A weak detection as tall as much of the picture is texture, not a face."""
+        if self.frame_wh is None or detections.scores[di] >= self.config.weak_score:
+            return False
+        box = detections.xyxy[di]
+        return bool(box[3] - box[1] > self.config.weak_max_height * self.frame_wh[1])
+
     def _correct(self, track: Track, detections: Detections, di: int, t: float) -> None:
         box = detections.xyxy[di]
         dt = t - track.t
+        # a head keeps its size when it turns: the box shrinks only gradually
+        keep = max(0.0, 1.0 - self.config.shrink_per_s * max(dt, 0.0))
+        wh = np.maximum(box[2:] - box[:2], (track.xyxy[2:] - track.xyxy[:2]) * keep)
+        centre = (box[:2] + box[2:]) / 2
+        box = np.concatenate([centre - wh / 2, centre + wh / 2]).astype(np.float32)
         if dt > 0:
             measured = (box - track.xyxy) / dt
             size = float(np.max(box[2:] - box[:2]))

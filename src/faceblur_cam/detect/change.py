@@ -25,7 +25,7 @@ import numpy as np
 @dataclass(frozen=True)
 class ChangeConfig:
     work_side: int = 256  # long side of the grey copy that is compared
-    threshold: float = 14.0  # grey-level difference (0..255) that counts as a change
+    threshold: float = 20.0  # grey-level difference (0..255) that counts as a change
     min_cells: int = 2  # smaller changed blobs are noise
     jump_fraction: float = 0.4  # a larger changed share of the picture is a jump ...
     jump_similarity: float = 0.5  # ... and so is a smaller one where the two pictures correlate less

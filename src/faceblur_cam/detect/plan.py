@@ -116,9 +116,14 @@ class DetectionPlanner:
             return [DetectJob((0, 0, w, h), _side(round(max(w, h) * scale)), "change")]
         if not len(change.regions):
             return []
-        pad = cfg.change_pad * max(w, h)
-        crops = merge_boxes(np.clip(change.regions + np.array([-pad, -pad, pad, pad], np.float32),
-                                    0, [w, h, w, h])).astype(int)
+        # context: half the changed area's size (a face that pops up is all change), more for
+        # thin areas (the leading edge of a face walking in, the strip a pan brings in)
+        regions = change.regions
+        size = np.max(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True)
+        pad = np.clip(0.5 * size, cfg.change_pad * max(w, h) / 3, cfg.change_pad * max(w, h))
+        thin = np.min(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True) < 0.25 * size
+        pad = np.where(thin, cfg.change_pad * max(w, h), pad)
+        crops = merge_boxes(np.clip(regions + np.hstack([-pad, -pad, pad, pad]), 0, [w, h, w, h])).astype(int)
         area = float(np.sum((crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])))
         floor = min(scale, cfg.change_min_side / max(w, h))
         scale = max(floor, min(scale, float(np.sqrt(cfg.change_budget / max(area, 1.0)))))
