@@ -59,7 +59,7 @@ def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
     jobs = [j for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
     # padded by half their size (at least 21 px, a third of 5 % of 1280), merged where they
     # overlap, clipped to the frame
-    assert sorted(j.crop for j in jobs) == [(75, 75, 185, 185), (878, 478, 941, 541)]
+    assert sorted(j.crop for j in jobs) == [(75, 75, 181, 191), (878, 478, 941, 541)]
     assert all(abs(j.scale - 0.5) < 0.02 for j in jobs)  # the scale of a 640 px whole-frame look
 
 
