@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from faceblur_cam.single_instance import INFO_NAME, ask_running_instance, claim, runtime_dir
+from faceblur_cam.single_instance import INFO_NAME, SOCKET_NAME, UNIX, ask_running_instance, claim, runtime_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_IMAGES = ROOT.parent / "shared" / "eval" / "otb_girl" / "img"
@@ -60,20 +60,28 @@ def test_a_second_launch_reaches_the_first(tmp_path: Path) -> None:
     assert first is not None
     requests: list[str] = []
     first.serve(requests.append)
+    channel = tmp_path / (SOCKET_NAME if UNIX else INFO_NAME)
     try:
         assert ask_running_instance("show", tmp_path, timeout=2)
         assert requests == ["show"]
         assert not ask_running_instance("format-disk", tmp_path, timeout=0)  # only known commands
-        info = json.loads((tmp_path / INFO_NAME).read_text())
-        with socket.create_connection(("127.0.0.1", info["port"]), timeout=2) as conn:
-            conn.sendall(b"wrong-token show\n")  # another local user cannot read the token
-            assert conn.makefile("rb").readline().strip() == b"unknown"
+        if UNIX:  # a Unix socket in a 0700 folder: only this user reaches it
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.settimeout(5)
+                conn.connect(str(channel))
+                conn.sendall(b"show please\n")
+                assert conn.makefile("rb").readline().strip() == b"unknown"
+        else:
+            info = json.loads(channel.read_text())
+            with socket.create_connection(("127.0.0.1", info["port"]), timeout=2) as conn:
+                conn.sendall(b"wrong-token show\n")  # another local user cannot read the token
+                assert conn.makefile("rb").readline().strip() == b"unknown"
         assert requests == ["show"]
         if os.name == "posix":
-            assert (tmp_path / INFO_NAME).stat().st_mode & 0o077 == 0
+            assert channel.stat().st_mode & 0o077 == 0 and tmp_path.stat().st_mode & 0o077 == 0
     finally:
         first.release()
-    assert not (tmp_path / INFO_NAME).exists()
+    assert not channel.exists()
     start = time.monotonic()
     assert not ask_running_instance("show", tmp_path, timeout=0.3)
     assert time.monotonic() - start < 2
@@ -121,6 +129,8 @@ def test_second_launch_of_the_app_asks_the_first_and_exits(tmp_path: Path) -> No
         assert first.poll() is None
         first.send_signal(signal.SIGTERM)
         assert first.wait(20) == 0
+        # what it served on goes with it (the lock file may stay: it is not the lock)
+        assert sorted(p.name for p in (runtime / "faceblur-cam").iterdir()) == ["instance.lock"]
     finally:
         if first.poll() is None:
             first.kill()

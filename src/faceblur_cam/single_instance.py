@@ -1,28 +1,39 @@
-"""One running FaceBlur Cam per user, and a way for a second launch to reach it.
+"""One running FaceBlur Cam per user, and a private way for a second launch to reach it.
 
 - The lock is an OS file lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on
   ``<user runtime dir>/faceblur-cam/instance.lock``. The OS drops it when the holder exits or
   dies, however it dies; the file staying behind means nothing.
-- The holder answers requests on a loopback-only TCP port (127.0.0.1, never the network). It
-  writes the port and a random token to ``instance.json`` beside the lock (readable by the user
-  only); a request is one line ``<token> <command>`` answered by ``ok`` or ``unknown``.
+- The folder must be a real folder (not a link) that this user owns, with no access for anyone
+  else (made 0700); otherwise ``InstanceDirError``: another user could have planted it.
+  Files in it are opened without following links (``O_NOFOLLOW``) and created exclusively.
+- POSIX: the holder answers on a Unix socket ``control.sock`` in that folder, so only this user
+  can connect (and on Linux the peer's uid is checked too). A request is one line
+  ``<command>``; the answer ``ok`` or ``unknown``.
+- Windows (no Unix sockets in Python there): a loopback-only TCP port, written with a random
+  token to ``instance.json`` (readable by the user only); a request is ``<token> <command>``.
+- Each client gets 2 s in total to send its line, on its own thread (at most 4 at a time): a
+  slow or malformed client is dropped with a log line, never a traceback, and cannot block the
+  owner's ``faceblur-cam pause``.
 
     instance = claim()                       # None: another instance holds the lock
-    instance.serve(on_request)               # on_request("show") runs on a daemon thread
+    instance.serve(on_request)               # on_request("show"), one request at a time
     ...
-    instance.release()                       # or let the process exit
+    instance.release()                       # removes the socket/instance file (also at exit)
 
     ask_running_instance("show")             # from the second launch: True if it answered
 """
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import json
 import logging
 import os
 import secrets
 import socket
+import stat
+import struct
 import sys
 import tempfile
 import threading
@@ -35,19 +46,32 @@ from typing import IO
 import platformdirs
 
 from faceblur_cam.config import APP_DIR_NAME
+from faceblur_cam.errors import UserError
 
 log = logging.getLogger(__name__)
 
 COMMANDS = ("show", "pause", "resume")
 LOCK_NAME = "instance.lock"
-INFO_NAME = "instance.json"
+INFO_NAME = "instance.json"  # Windows only: port and token
+SOCKET_NAME = "control.sock"  # POSIX
+REQUEST_SECONDS = 2.0  # a client's whole request line must arrive within this
+MAX_REQUEST_BYTES = 200
+MAX_CLIENTS = 4  # handled at once; more are dropped at once
+UNIX = hasattr(socket, "AF_UNIX") and sys.platform != "win32"
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class InstanceDirError(UserError):
+    """The runtime folder is not safely ours (another owner, a link, open to others)."""
 
 
 def runtime_dir() -> Path:
-    """The user runtime dir (``$XDG_RUNTIME_DIR/faceblur-cam`` on Linux), created 0700.
+    """The user runtime dir (``$XDG_RUNTIME_DIR/faceblur-cam`` on Linux), created 0700 and
+    checked to be ours (``InstanceDirError`` otherwise).
 
     platformdirs ignores an ``$XDG_RUNTIME_DIR`` that is not a 0700 directory of this user and
-    falls back to ``/run/user/<uid>`` or ``/tmp/runtime-<uid>``.
+    falls back to ``/run/user/<uid>`` or ``/tmp/runtime-<uid>``; if that cannot be made either,
+    ``<tmp>/faceblur-cam-<uid>``, which anyone could pre-create: hence the check.
     """
     with warnings.catch_warnings():  # platformdirs warns when it falls back
         warnings.simplefilter("ignore")
@@ -55,12 +79,38 @@ def runtime_dir() -> Path:
             folder = Path(platformdirs.user_runtime_dir(APP_DIR_NAME, appauthor=False,
                                                         ensure_exists=True))
         except OSError:
-            folder = Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{_user_id()}"
+            folder = _fallback_dir()
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
-        folder = Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{_user_id()}"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = _fallback_dir()
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise InstanceDirError(f"cannot create {folder}: {exc}") from exc
+    return ensure_private(folder)
+
+
+def _fallback_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"{APP_DIR_NAME}-{_user_id()}"
+
+
+def ensure_private(folder: Path) -> Path:
+    """``folder`` if it is a real directory owned by this user, made 0700; else ``InstanceDirError``."""
+    try:
+        st = os.lstat(folder)
+    except OSError as exc:
+        raise InstanceDirError(f"cannot use {folder}: {exc}") from exc
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise InstanceDirError(f"refusing {folder}: it is a link or not a folder (another user may have "
+                               "planted it); remove it, or set XDG_RUNTIME_DIR to a folder of yours")
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None:
+        if st.st_uid != getuid():
+            raise InstanceDirError(f"refusing {folder}: it belongs to another user (uid {st.st_uid}); remove "
+                                   "it, or set XDG_RUNTIME_DIR to a folder of yours")
+        if st.st_mode & 0o077:
+            os.chmod(folder, 0o700)
     return folder
 
 
@@ -76,58 +126,164 @@ class InstanceLock:
         self.folder = folder
         self._lock_file: IO[bytes] | None = lock_file
         self._server: socket.socket | None = None
-        self._token = secrets.token_hex(16)
+        self._token = "" if UNIX else secrets.token_hex(16)
+        self._clients = threading.BoundedSemaphore(MAX_CLIENTS)
+        self._one_at_a_time = threading.Lock()
+        self._served_files: list[Path] = []
 
     def serve(self, on_request: Callable[[str], None]) -> None:
-        """Answer second launches on a daemon thread; ``on_request(command)`` runs there."""
-        server = socket.create_server(("127.0.0.1", 0))
+        """Answer second launches on daemon threads; ``on_request(command)`` runs there, one at a time."""
+        if UNIX:
+            try:
+                server = _unix_server(self.folder / SOCKET_NAME)
+            except OSError as exc:  # e.g. a path too long for a Unix socket: protect anyway
+                log.warning("second launches and 'faceblur-cam pause' cannot reach this one: %s", exc)
+                return
+            self._served_files = [self.folder / SOCKET_NAME]
+            log.debug("single instance: answering on %s", self.folder / SOCKET_NAME)
+        else:
+            server = socket.create_server(("127.0.0.1", 0))
+            port = server.getsockname()[1]
+            _write_private(self.folder / INFO_NAME, json.dumps({"port": port, "token": self._token,
+                                                                "pid": os.getpid()}))
+            self._served_files = [self.folder / INFO_NAME]
+            log.debug("single instance: answering on 127.0.0.1:%d", port)
         self._server = server
-        port = server.getsockname()[1]
-        _write_private(self.folder / INFO_NAME, json.dumps({"port": port, "token": self._token,
-                                                            "pid": os.getpid()}))
-        thread = threading.Thread(target=self._serve, args=(server, on_request),
+        atexit.register(self.release)
+        thread = threading.Thread(target=self._accept, args=(server, on_request),
                                   name="faceblur-instance", daemon=True)
         thread.start()
-        log.debug("single instance: answering on 127.0.0.1:%d", port)
 
-    def _serve(self, server: socket.socket, on_request: Callable[[str], None]) -> None:
+    def _accept(self, server: socket.socket, on_request: Callable[[str], None]) -> None:
         while True:
             try:
                 conn, _addr = server.accept()
             except OSError:  # closed by release()
                 return
+            if not self._clients.acquire(blocking=False):
+                log.warning("single instance: too many clients at once; dropping one")
+                conn.close()
+                continue
+            threading.Thread(target=self._handle, args=(conn, on_request), name="faceblur-instance-client",
+                             daemon=True).start()
+
+    def _handle(self, conn: socket.socket, on_request: Callable[[str], None]) -> None:
+        try:
             with conn:
-                try:
-                    conn.settimeout(2.0)
-                    line = conn.makefile("rb").readline(200).decode("utf-8", "replace").split()
-                    token, command = (line + ["", ""])[:2]
-                    if not hmac.compare_digest(token, self._token) or command not in COMMANDS:
-                        conn.sendall(b"unknown\n")
-                        continue
-                    log.info("another launch asked to %s", command)
+                if not _same_user(conn):
+                    log.warning("single instance: refused a client of another user")
+                    return
+                words = _read_line(conn, time.monotonic() + REQUEST_SECONDS).split()
+                if self._token:
+                    token, command = (words + ["", ""])[:2]
+                    known = hmac.compare_digest(token, self._token) and len(words) == 2
+                else:
+                    command, known = (words or [""])[0], len(words) == 1
+                if not known or command not in COMMANDS:
+                    conn.sendall(b"unknown\n")
+                    return
+                log.info("another launch asked to %s", command)
+                with self._one_at_a_time:
                     on_request(command)
-                    conn.sendall(b"ok\n")
-                except Exception:
-                    log.exception("single instance: bad request")
+                conn.sendall(b"ok\n")
+        except (OSError, ValueError) as exc:
+            log.warning("single instance: dropped a client: %s", exc)
+        except Exception:  # on_request failed: keep serving, keep the details in the log file
+            log.error("single instance: request failed", exc_info=log.isEnabledFor(logging.DEBUG))
+        finally:
+            self._clients.release()
 
     def release(self) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None
-            try:
-                (self.folder / INFO_NAME).unlink()
-            except OSError:
-                pass
+            for path in self._served_files:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
         if self._lock_file is not None:
             _unlock(self._lock_file)
             self._lock_file.close()
             self._lock_file = None
 
 
+def _read_line(conn: socket.socket, deadline: float) -> str:
+    """One ASCII line, all of it before ``deadline``; ``ValueError`` for anything else."""
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or len(data) >= MAX_REQUEST_BYTES:
+            raise ValueError("no complete request line in time")
+        conn.settimeout(left)
+        try:
+            chunk = conn.recv(MAX_REQUEST_BYTES - len(data))
+        except TimeoutError:
+            raise ValueError("no complete request line in time") from None
+        if not chunk:
+            raise ValueError("request line without an end")
+        data += chunk
+    line = data.split(b"\n", 1)[0]
+    if not line.isascii():
+        raise ValueError("request is not ASCII")
+    return line.decode("ascii")
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Linux: the peer's uid is ours (the folder's 0700 already keeps others out; this is the belt)."""
+    peercred = getattr(socket, "SO_PEERCRED", None)
+    if not UNIX or peercred is None or conn.family != socket.AF_UNIX:
+        return True
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, peercred, struct.calcsize("3i")))
+    return bool(uid == os.getuid())
+
+
+def _unix_server(path: Path) -> socket.socket:
+    """Listen on ``path`` (a stale socket of a dead instance is replaced: we hold the lock)."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with _short_address(path) as address:
+            server.bind(address)  # fails if anything else (a file, a link) is there: never followed
+        os.chmod(path, 0o600)
+        server.listen(8)
+    except OSError:
+        server.close()
+        raise
+    return server
+
+
+class _short_address:
+    """A Unix socket address within the ~107-byte limit: a long folder is reached through
+    ``/proc/self/fd/N`` (Linux), an open handle on the folder we checked."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> str:
+        if len(os.fsencode(str(self.path))) < 100 or not os.path.isdir("/proc/self/fd"):
+            return str(self.path)
+        self.fd = os.open(self.path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        return f"/proc/self/fd/{self.fd}/{self.path.name}"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
 def claim(folder: Path | None = None) -> InstanceLock | None:
     """Take the lock, or None when another live process holds it."""
-    folder = folder or runtime_dir()
-    lock_file = open(folder / LOCK_NAME, "a+b")  # noqa: SIM115 - held for the process's life
+    folder = ensure_private(folder) if folder else runtime_dir()
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise InstanceDirError(f"cannot open {folder / LOCK_NAME}: {exc}") from exc
+    lock_file = os.fdopen(fd, "r+b")
     if not _try_lock(lock_file):
         lock_file.close()
         return None
@@ -140,13 +296,12 @@ def ask_running_instance(command: str = "show", folder: Path | None = None,
 
     Waits up to ``timeout`` for an instance that is still starting to begin answering.
     """
-    folder = folder or runtime_dir()
+    folder = ensure_private(folder) if folder else runtime_dir()
     deadline = time.monotonic() + timeout
     while True:
         try:
-            info = json.loads((folder / INFO_NAME).read_text(encoding="utf-8"))
-            with socket.create_connection(("127.0.0.1", int(info["port"])), timeout=2.0) as conn:
-                conn.sendall(f"{info['token']} {command}\n".encode())
+            with _connect(folder) as (conn, prefix):
+                conn.sendall(f"{prefix}{command}\n".encode())
                 return conn.makefile("rb").readline(100).strip() == b"ok"
         except (OSError, ValueError, KeyError) as exc:
             if time.monotonic() >= deadline:
@@ -155,9 +310,36 @@ def ask_running_instance(command: str = "show", folder: Path | None = None,
             time.sleep(0.2)
 
 
+class _connect:
+    """A connection to the running instance and the prefix its requests need (the token on TCP)."""
+
+    def __init__(self, folder: Path):
+        if UNIX:
+            self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.conn.settimeout(REQUEST_SECONDS + 1)
+            try:
+                with _short_address(folder / SOCKET_NAME) as address:
+                    self.conn.connect(address)
+            except OSError:
+                self.conn.close()
+                raise
+            self.prefix = ""
+        else:
+            info = json.loads((folder / INFO_NAME).read_text(encoding="utf-8"))
+            self.conn = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=REQUEST_SECONDS + 1)
+            self.prefix = f"{info['token']} "
+
+    def __enter__(self) -> tuple[socket.socket, str]:
+        return self.conn, self.prefix
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write ``path`` for this user only, through a new file (never an existing one or a link)."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
