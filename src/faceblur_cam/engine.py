@@ -17,6 +17,12 @@ Privacy rules the loop keeps:
 - Pause closes the camera and publishes the "paused" card; resume resets the pipeline so the
   first frames are protected like start-up.
 
+The life cycle (starting, protecting, paused, no camera, error) is a table:
+``faceblur_cam.lifecycle.transition(state, happening) -> (state, effects)``. The worker feeds it
+the commands and what its devices report, carries out the effects and publishes the state;
+camera and virtual-camera retries follow one schedule (``faceblur_cam.backoff``). What the CLI
+and the tray react to is the typed ``EngineStatus.event``, never the message text.
+
 On every way out (quit, source ended, crash) the worker closes, in order: the camera, the
 recording (the MP4 is finished), the preview, the virtual camera, and the pipeline (its
 detector thread is joined).
@@ -24,7 +30,6 @@ detector thread is joined).
 
 from __future__ import annotations
 
-import enum
 import logging
 import queue
 import threading
@@ -33,20 +38,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from faceblur_cam.backoff import Backoff
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
+from faceblur_cam.lifecycle import (
+    COMMAND_TYPES,
+    CameraFailed,
+    CameraOpened,
+    Command,
+    Effect,
+    EngineState,
+    FrameProtected,
+    Happening,
+    Pause,
+    PipelineFailed,
+    Quit,
+    Resume,
+    SetPreview,
+    SetRecording,
+    SetStyle,
+    SourceEnded,
+    TogglePause,
+    transition,
+)
 from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError, SourceExhausted
 
+__all__ = [  # the life cycle's values are part of the engine's interface
+    "Command", "EngineState", "Pause", "Quit", "Resume", "SetPreview", "SetRecording", "SetStyle", "TogglePause",
+]
+
 log = logging.getLogger(__name__)
-
-
-class EngineState(enum.Enum):
-    STARTING = "starting"  # model loading / first camera open
-    PROTECTING = "protecting"  # live, faces obscured
-    PAUSED = "paused"  # camera released, "paused" card published
-    NO_CAMERA = "no_camera"  # camera missing or failed; retrying with backoff
-    ERROR = "error"  # cannot protect (e.g. model failed to load); error card published
-    STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -115,46 +136,6 @@ class EngineStatus:
         return text
 
 
-# Commands: typed values the worker applies in order (``Engine.send``; the methods below wrap it).
-@dataclass(frozen=True)
-class Pause:
-    """Release the camera and publish the "paused" card."""
-
-
-@dataclass(frozen=True)
-class Resume:
-    """Open the camera again; the first frames are protected like at start-up."""
-
-
-@dataclass(frozen=True)
-class TogglePause:
-    """Pause when protecting, resume when paused."""
-
-
-@dataclass(frozen=True)
-class SetStyle:
-    style: str  # one of ``config.STYLES``; an unknown one is refused with a warning
-
-
-@dataclass(frozen=True)
-class SetRecording:
-    on: bool
-
-
-@dataclass(frozen=True)
-class SetPreview:
-    on: bool
-
-
-@dataclass(frozen=True)
-class Quit:
-    """Stop: close everything (see the module docstring) and end the worker."""
-
-
-Command = Pause | Resume | TogglePause | SetStyle | SetRecording | SetPreview | Quit
-COMMAND_TYPES = (Pause, Resume, TogglePause, SetStyle, SetRecording, SetPreview, Quit)
-
-
 class Pipeline(Protocol):
     """The protecting step (see ``faceblur_cam.pipeline.ProtectPipeline``)."""
 
@@ -204,8 +185,7 @@ class Engine:
         self._subscribers: list[Callable[[EngineStatus], None]] = []
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
-        # worker-only state
-        self._paused = False
+        # worker-only state (the life-cycle state is ``self._status.state``: see ``lifecycle``)
         self._quit = False
         self._pipeline: Pipeline | None = None
         self._source: FrameSource | None = None
@@ -213,10 +193,8 @@ class Engine:
         self._recorder: FrameSink | None = None
         self._recording_since = 0.0
         self._preview: FrameSink | None = None
-        self._output_retry_at: float | None = None  # when to reopen a failed virtual camera
-        self._output_retries = 0
-        self._next_retry = 0.0
-        self._retry_index = 0
+        self._camera_retry = Backoff(parts.retry_delays, clock)
+        self._output_retry = Backoff(parts.retry_delays, clock)  # reopening a failed virtual camera
         self._last_publish = 0.0
         self._fps_ema = 0.0
         self._last_frame_t: float | None = None
@@ -284,14 +262,14 @@ class Engine:
     # ----------------------------------------------------------------- worker
     def _run(self) -> None:
         try:
-            self._publish_card(EngineState.STARTING)
+            self._publish_card()
             try:
                 self._pipeline = self._parts.build_pipeline()
                 self._pipeline.set_style(self._status.style)
             except Exception as exc:  # model missing/corrupt: cannot protect, show error card
                 log.exception("cannot start the face detector")
-                self._report(DetectorFailed(f"face detector failed to load: {exc}"), state=EngineState.ERROR)
                 self.exit_code = 2
+                self._happen(PipelineFailed(), DetectorFailed(f"face detector failed to load: {exc}"))
             while not self._quit:
                 self._apply_commands()
                 if self._quit:
@@ -304,13 +282,13 @@ class Engine:
             self._shutdown()
 
     def _step(self) -> None:
-        if self._pipeline is None or self._paused:
-            state = EngineState.PAUSED if self._paused else EngineState.ERROR
-            self._publish_card(state, self._status.message if state is EngineState.ERROR else "")
+        """One turn of the worker: a card (paused, error, waiting for the camera) or one frame."""
+        if self._status.state in (EngineState.PAUSED, EngineState.ERROR) or self._pipeline is None:
+            self._publish_card()
             self._sleep_frame()
             return
         if self._source is None and not self._open_source():
-            self._publish_card(EngineState.NO_CAMERA, self._status.message)
+            self._publish_card()
             self._sleep_frame()
             return
         assert self._source is not None
@@ -318,14 +296,13 @@ class Engine:
             frame = self._source.read(timeout=0.25)
         except SourceExhausted:
             log.info("source ended")
-            self._close_source()
+            self._happen(SourceEnded())
             if self._parts.quit_when_source_ends:
-                self._quit = True
+                self._happen(Quit())
             return
         except SourceError as exc:
             log.warning("camera failed: %s", exc)
-            self._close_source()
-            self._schedule_retry(CameraLost(f"Camera disconnected, retrying ({exc})"))
+            self._happen(CameraFailed(), CameraLost(f"Camera disconnected, retrying ({exc})"))
             return
         if frame is None:
             return
@@ -341,32 +318,46 @@ class Engine:
             except queue.Empty:
                 break
             match command:
-                case Quit():
-                    self._quit = True
-                case Pause():
-                    self._paused = True
-                case Resume():
-                    self._paused = False
-                case TogglePause():
-                    self._paused = not self._paused
+                case Quit() | Pause() | Resume() | TogglePause():
+                    self._happen(command)
                 case SetStyle(style):
                     self._apply_style(style)
                 case SetRecording(on):
                     self._set_recording(on)
                 case SetPreview(on):
                     self._set_preview(on)
-        # reconcile the device with the wanted state once, so rapid toggling collapses
-        if self._paused and self._source is not None:
-            self._close_source()
+
+    # the life cycle
+    def _happen(self, happening: Happening, event: EngineEvent | None = None, **changes: object) -> None:
+        """Feed ``happening`` to the table (``lifecycle.transition``), carry out its effects in
+        order, then publish the new state (with ``event`` as the news, if any)."""
+        before = self._status.state
+        state, effects = transition(before, happening)
+        for effect in effects:
+            self._carry_out(effect)
+        if state is EngineState.PAUSED and before is not EngineState.PAUSED:
             log.info("paused: camera released")
-        if self._paused and self._status.state is not EngineState.PAUSED:
-            self._set(state=EngineState.PAUSED, message="", faces=0, fps=0.0)
-        elif not self._paused and self._status.state is EngineState.PAUSED:
+        if state in (EngineState.PAUSED, EngineState.NO_CAMERA):
+            changes.update(faces=0, fps=0.0)
+        if event is not None:
+            self._report(event, state=state, **changes)
+        elif state is not before:
+            self._set(state=state, message="", **changes)  # a new state: old news cleared
+        elif changes:
+            self._set(**changes)
+
+    def _carry_out(self, effect: Effect) -> None:
+        if effect is Effect.CLOSE_CAMERA:
+            self._close_source()
+        elif effect is Effect.RESET_PIPELINE:
             if self._pipeline is not None:
                 self._pipeline.reset()
-            self._retry_index = 0
-            self._next_retry = 0.0
-            self._set(state=EngineState.STARTING, message="")
+        elif effect is Effect.RETRY_CAMERA_LATER:
+            self._camera_retry.failed()
+        elif effect is Effect.RETRY_CAMERA_NOW:
+            self._camera_retry.reset()
+        elif effect is Effect.STOP:
+            self._quit = True
 
     def _apply_style(self, style: str) -> None:
         if self._pipeline is not None:
@@ -413,31 +404,16 @@ class Engine:
 
     # source
     def _open_source(self) -> bool:
-        now = self._clock()
-        if now < self._next_retry:
+        if not self._camera_retry.due():
             return False
         try:
             self._source = self._parts.open_source()
         except SourceError as exc:
             log.warning("cannot open camera: %s", exc)
-            self._schedule_retry(CameraLost(str(exc)))
+            self._happen(CameraFailed(), CameraLost(str(exc)))
             return False
-        self._retry_index = 0
-        if self._status.state in (EngineState.NO_CAMERA, EngineState.PAUSED):
-            self._set(state=EngineState.STARTING, message="")
+        self._happen(CameraOpened())
         return True
-
-    def _backoff(self, attempt: int) -> float:
-        """When to try again after ``attempt`` failures in a row (the last delay repeats)."""
-        delays = self._parts.retry_delays
-        return self._clock() + delays[min(attempt, len(delays) - 1)]
-
-    def _schedule_retry(self, event: CameraLost) -> None:
-        self._next_retry = self._backoff(self._retry_index)
-        self._retry_index += 1
-        if self._pipeline is not None:
-            self._pipeline.reset()
-        self._report(event, state=EngineState.NO_CAMERA, faces=0, fps=0.0)
 
     def _close_source(self) -> None:
         if self._source is not None:
@@ -449,13 +425,14 @@ class Engine:
             self._last_frame_t = None
 
     # publishing
-    def _publish_card(self, state: EngineState, message: str = "") -> None:
-        if self._status.state is not state or self._status.message != message:
-            self._set(state=state, message=message)
+    def _publish_card(self) -> None:
+        """The placeholder card of the current state (with the message when it says what is wrong)."""
+        state = self._status.state
+        message = self._status.message if state in (EngineState.ERROR, EngineState.NO_CAMERA) else ""
         self._publish(replace(self._parts.placeholders.card(state, message), t=self._clock()))
 
     def _publish(self, frame: PublishedFrame) -> None:
-        if self._output_retry_at is not None and self._clock() >= self._output_retry_at:
+        if self._output_retry.waiting and self._output_retry.due():
             self._reopen_output()
         sinks = list(self._outputs)
         if self._preview is not None:
@@ -490,8 +467,7 @@ class Engine:
                 self._report(OutputLost(f"{name} stopped: {exc}"))
 
     def _schedule_output_retry(self, event: OutputLost) -> None:
-        self._output_retry_at = self._backoff(self._output_retries)
-        self._output_retries += 1
+        self._output_retry.failed()
         self._report(event)
 
     def _reopen_output(self) -> None:
@@ -505,8 +481,7 @@ class Engine:
             return
         log.info("virtual camera back: %s", getattr(sink, "name", sink))
         self._outputs.append(sink)
-        self._output_retry_at = None
-        self._output_retries = 0
+        self._output_retry.reset()
         self._set(message="")
 
     def _close_sink(self, sink: FrameSink) -> None:
@@ -524,7 +499,7 @@ class Engine:
         self._last_frame_t = published.t
         faces = len(published.regions)
         if self._status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
-            self._set(state=EngineState.PROTECTING, faces=faces, message="", fps=self._fps_ema)
+            self._happen(FrameProtected(), faces=faces, fps=self._fps_ema)
         elif self._status.faces != faces:  # keep the message (e.g. "Recording stopped: disk full")
             self._set(faces=faces)
 
