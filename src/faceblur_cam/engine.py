@@ -176,9 +176,13 @@ class EngineParts:
 class Engine:
     """Owns the worker thread. See the module docstring for the thread rules."""
 
-    def __init__(self, parts: EngineParts, style: str = "blur", clock: Callable[[], float] = time.monotonic):
+    def __init__(self, parts: EngineParts, style: str = "blur", clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        """``clock`` and ``sleep``: real time by default; tests pass a clock they move (see ``step``)."""
         self._parts = parts
         self._clock = clock
+        self._sleep = sleep
+        self._begun = False
         self._commands: queue.Queue[Command] = queue.Queue()
         self._lock = threading.Lock()
         self._status = EngineStatus(state=EngineState.STARTING, style=style)
@@ -260,16 +264,31 @@ class Engine:
         return self._done.wait(timeout)
 
     # ----------------------------------------------------------------- worker
+    def step(self) -> bool:
+        """Run one turn of the worker on the calling thread (tests that move the clock; never
+        together with ``start``). The first turn loads the pipeline. False once stopped."""
+        if self._thread is not None:
+            raise RuntimeError("the engine runs on its own thread: step() is for engines not started")
+        if self._done.is_set():
+            return False
+        try:
+            if not self._begun:
+                self._begin()
+                return True
+            self._apply_commands()
+            if not self._quit:
+                self._step()
+            if not self._quit:
+                return True
+        except Exception:
+            log.exception("engine crashed")
+            self.exit_code = 1
+        self._shutdown()
+        return False
+
     def _run(self) -> None:
         try:
-            self._publish_card()
-            try:
-                self._pipeline = self._parts.build_pipeline()
-                self._pipeline.set_style(self._status.style)
-            except Exception as exc:  # model missing/corrupt: cannot protect, show error card
-                log.exception("cannot start the face detector")
-                self.exit_code = 2
-                self._happen(PipelineFailed(), DetectorFailed(f"face detector failed to load: {exc}"))
+            self._begin()
             while not self._quit:
                 self._apply_commands()
                 if self._quit:
@@ -280,6 +299,18 @@ class Engine:
             self.exit_code = 1
         finally:
             self._shutdown()
+
+    def _begin(self) -> None:
+        """The first card, then the pipeline (the model loads while the card is shown)."""
+        self._begun = True
+        self._publish_card()
+        try:
+            self._pipeline = self._parts.build_pipeline()
+            self._pipeline.set_style(self._status.style)
+        except Exception as exc:  # model missing/corrupt: cannot protect, show error card
+            log.exception("cannot start the face detector")
+            self.exit_code = 2
+            self._happen(PipelineFailed(), DetectorFailed(f"face detector failed to load: {exc}"))
 
     def _step(self) -> None:
         """One turn of the worker: a card (paused, error, waiting for the camera) or one frame."""
@@ -507,7 +538,7 @@ class Engine:
         due = self._last_publish + 1.0 / self._parts.fps
         delay = due - self._clock()
         if delay > 0:
-            time.sleep(min(delay, 0.1))
+            self._sleep(min(delay, 0.1))
 
     # status
     def _report(self, event: EngineEvent, **changes: object) -> None:
