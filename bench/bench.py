@@ -86,7 +86,7 @@ def quality(pipeline: ProtectPipeline, quick: bool, sets: tuple[str, ...] = VIDE
     if quick:
         seqs = [replace(s, frames=s.frames[:120]) for s in seqs]
     per_seq = {}
-    totals = {"face_frames": 0, "leaks": 0, "frames": 0, "obscured_frames": 0, "runs_of_2_or_more": 0}
+    totals = {"face_frames": 0, "leaks": 0, "pixel_leaks": 0, "frames": 0, "obscured_frames": 0, "runs_of_2_or_more": 0}
     longest = 0
     area_single: list[float] = []
     worst: list[tuple[str, int, float]] = []
@@ -98,6 +98,7 @@ def quality(pipeline: ProtectPipeline, quick: bool, sets: tuple[str, ...] = VIDE
             "face_frames": s.face_frames,
             "leaks": s.leaks,
             "leak_rate": round(s.leaks / max(s.face_frames, 1), 4),
+            "leaks_by_pixels": s.pixel_leaks,
             "longest_leak_run": s.longest_leak_run,
             "median_area_ratio": round(statistics.median(s.area_ratios), 2) if s.area_ratios else None,
             **over_redaction([s]),
@@ -111,6 +112,7 @@ def quality(pipeline: ProtectPipeline, quick: bool, sets: tuple[str, ...] = VIDE
     return {
         "leak_rate": round(totals["leaks"] / max(totals["face_frames"], 1), 5),
         "leaks": totals["leaks"],
+        "leaks_by_pixels": totals["pixel_leaks"],
         "face_frames": totals["face_frames"],
         "longest_leak_run": longest,
         "leak_runs_of_2_or_more": totals["runs_of_2_or_more"],

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-from judge import COVERED, altered_fraction, region_coverage, regions_per_face
+from judge import COVERED, altered_fraction, exposed_by_pixels, region_coverage, regions_per_face, untouched_fraction
 
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.geometry import region_mask
@@ -86,6 +86,7 @@ class VideoScore:
     name: str
     face_frames: int = 0
     leaks: int = 0
+    pixel_leaks: int = 0  # face-frames with > 20 % of the box untouched (black-box pixel judge)
     longest_leak_run: int = 0
     runs_of_2_or_more: int = 0
     frames: int = 0
@@ -113,6 +114,7 @@ def score_video(pipeline, seq: Sequence) -> VideoScore:  # type: ignore[no-untyp
             score.regions_per_face.append(per_face)
         leaked_here = False
         if gt.visible and gt.boxes:
+            score.pixel_leaks += sum(exposed_by_pixels(untouched_fraction(raw, published.image, b)) for b in gt.boxes)
             for cov in coverage(published, gt.boxes):
                 score.face_frames += 1
                 if cov < COVERED:

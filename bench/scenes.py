@@ -24,7 +24,8 @@ Mild sensor noise is added to every frame.
 
 Ground truth per frame and face (``GtFace``): the face box ``[x, y, w, h]`` in frame pixels (may
 reach outside the frame), its height, its opacity, and ``visible``: opacity >= 0.5 and at least
-60 % of the face box inside the frame. Everything follows from ``build_scenes(seed)`` (a numpy
+60 % of the face box inside the frame and not hidden behind another face or torso passing in
+front of it. Everything follows from ``build_scenes(seed)`` (a numpy
 ``Generator``): same seed, same pixels.
 """
 
@@ -109,6 +110,7 @@ class SceneFrame:
 
 
 def is_visible(xywh: tuple[float, float, float, float], opacity: float, wh: tuple[int, int] = FRAME_WH) -> bool:
+    """Visible by opacity and frame edges alone (``render`` also takes faces in front into account)."""
     return opacity >= MIN_OPACITY and inside_fraction(xywh, wh) >= MIN_INSIDE
 
 
@@ -182,12 +184,13 @@ def _sharpness(patch: HeadPatch) -> float:
 
 
 def _largest_free_rect(width: int, height: int, boxes: list[list[float]]) -> tuple[int, int, int, int] | None:
-    """The largest 16:9 rectangle (x, y, w, h) that keeps 25 % of a box size away from every box."""
+    """The largest 16:9 rectangle (x, y, w, h) clear of every box grown to a whole head (35 % of
+    its width on each side, half its height above, 40 % below), on a 4 px grid."""
     step = 4
     gw, gh = width // step, height // step
     busy = np.zeros((gh, gw), np.int32)
     for x, y, w, h in boxes:
-        bx1, by1 = int((x - 0.25 * w - 0.1 * w) // step), int((y - 0.5 * h) // step)
+        bx1, by1 = int((x - 0.35 * w) // step), int((y - 0.5 * h) // step)
         bx2, by2 = int(math.ceil((x + 1.35 * w) / step)), int(math.ceil((y + 1.4 * h) / step))
         busy[max(0, by1):max(0, by2), max(0, bx1):max(0, bx2)] = 1
     integral = np.pad(busy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
@@ -439,16 +442,21 @@ def render(library: SceneLibrary, scene: Scene) -> Iterator[SceneFrame]:
         cx, cy = (float(v) for v in scene.view_centre[i])
         affine = np.array([[z, 0, FRAME_WH[0] / 2 - z * cx], [0, z, FRAME_WH[1] / 2 - z * cy]], np.float32)
         frame = cv2.warpAffine(world, affine, FRAME_WH, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        gts = []
-        for face in scene.faces:
+        owner = np.full((FRAME_WH[1], FRAME_WH[0]), -1, np.int16)  # which face (or its torso) is in front
+        boxes = []
+        for k, face in enumerate(scene.faces):
             patch = library.patches[face.patch]
             xywh, opacity = face_box(patch, scene, face, i)
-            fh = xywh[3]
+            boxes.append((xywh, opacity))
             if opacity > 0:
                 if face.torso is not None:
-                    _torso(frame, xywh, face.torso, opacity)
-                _paste(frame, patch, xywh, opacity)
-            gts.append(GtFace(face.face_id, xywh, fh, opacity, is_visible(xywh, opacity), face.entering))
+                    _torso(frame, xywh, face.torso, opacity, owner, k)
+                _paste(frame, patch, xywh, opacity, owner, k)
+        gts = []
+        for k, (face, (xywh, opacity)) in enumerate(zip(scene.faces, boxes)):
+            shown = _unhidden_share(owner, xywh, k)
+            gts.append(GtFace(face.face_id, xywh, xywh[3], opacity,
+                              opacity >= MIN_OPACITY and shown >= MIN_INSIDE, face.entering))
         frame = np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8)
         yield SceneFrame(scene.name, i, frame, gts)
 
@@ -472,7 +480,18 @@ def _cover(image: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     return big[y0:y0 + wh[1], x0:x0 + wh[0]].copy()
 
 
-def _paste(frame: np.ndarray, patch: HeadPatch, xywh: tuple[float, float, float, float], opacity: float) -> None:
+def _unhidden_share(owner: np.ndarray, xywh: tuple[float, float, float, float], k: int) -> float:
+    """Share of the face box that is inside the frame and not behind a face or torso in front."""
+    x, y, w, h = xywh
+    x1, y1 = max(0, int(round(x))), max(0, int(round(y)))
+    x2, y2 = min(owner.shape[1], int(round(x + w))), min(owner.shape[0], int(round(y + h)))
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    return float((owner[y1:y2, x1:x2] == k).sum()) / max(1.0, round(w) * round(h))
+
+
+def _paste(frame: np.ndarray, patch: HeadPatch, xywh: tuple[float, float, float, float], opacity: float,
+           owner: np.ndarray, k: int) -> None:
     s = xywh[3] / patch.face[3]
     ph, pw = patch.image.shape[:2]
     tw, th = max(1, round(pw * s)), max(1, round(ph * s))
@@ -482,16 +501,28 @@ def _paste(frame: np.ndarray, patch: HeadPatch, xywh: tuple[float, float, float,
     x0 = int(round(xywh[0] - patch.face[0] * s))
     y0 = int(round(xywh[1] - patch.face[1] * s))
     _blend(frame, image, alpha, x0, y0)
+    _claim(owner, alpha >= 0.5 * opacity, x0, y0, k)
 
 
 def _torso(frame: np.ndarray, xywh: tuple[float, float, float, float], colour: tuple[int, int, int],
-           opacity: float) -> None:
+           opacity: float, owner: np.ndarray, k: int) -> None:
     x, y, w, h = xywh
     tw, th = int(2.6 * w), int(3.5 * h)
     x0, y0 = int(x + w / 2 - tw / 2), int(y + 1.15 * h)
     block = np.empty((th, tw, 3), np.uint8)
     block[:] = colour
     _blend(frame, block, np.full((th, tw), opacity, np.float32), x0, y0)
+    _claim(owner, np.ones((th, tw), bool), x0, y0, k)
+
+
+def _claim(owner: np.ndarray, mask: np.ndarray, x0: int, y0: int, k: int) -> None:
+    """Mark where element ``k`` now lies in front (``mask`` placed at ``x0, y0``)."""
+    fh, fw = owner.shape
+    h, w = mask.shape
+    fx1, fy1, fx2, fy2 = max(0, x0), max(0, y0), min(fw, x0 + w), min(fh, y0 + h)
+    if fx2 > fx1 and fy2 > fy1:
+        region = owner[fy1:fy2, fx1:fx2]
+        region[mask[fy1 - y0:fy2 - y0, fx1 - x0:fx2 - x0]] = k
 
 
 def _blend(frame: np.ndarray, image: np.ndarray, alpha: np.ndarray, x0: int, y0: int) -> None:
