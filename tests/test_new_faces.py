@@ -2,7 +2,6 @@
 new start: the default pipeline with real ONNX inference on real faces (../shared/eval)."""
 
 import cv2
-import numpy as np
 import pytest
 from cuts import CLIP, cut_case, loop_case
 from evaluate import load_videos

@@ -52,15 +52,30 @@ def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
 
 
 def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_side=640, change_pad=0.05))
-    planner.plan(WH, Detections.empty())
     change = Change(np.array([[100, 100, 140, 150], [130, 140, 160, 170], [900, 500, 920, 520]], np.float32),
                     0.01, (0.0, 0.0), False)
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_side=640, change_pad=0.05, change_again=0))
+    planner.plan(WH, Detections.empty())
     jobs = [j for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
-    # padded by half their size (at least 21 px, a third of 5 % of 1280), merged where they
-    # overlap, clipped to the frame
-    assert sorted(j.crop for j in jobs) == [(75, 75, 181, 191), (878, 478, 941, 541)]
+    # padded by half their size (at least 32 px, half of 5 % of 1280), merged where they overlap
+    assert sorted(j.crop for j in jobs) == [(68, 68, 192, 202), (868, 468, 952, 552)]
     assert all(abs(j.scale - 0.5) < 0.02 for j in jobs)  # the scale of a 640 px whole-frame look
+
+
+def test_a_changed_area_is_looked_at_again_on_the_next_frames_following_the_camera():
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_again=2, change_pad=0.05))
+    planner.plan(WH, Detections.empty())
+    popped = Change(np.array([[600, 300, 640, 350]], np.float32), 0.01, (0.0, 0.0), False)
+    still = Change(np.zeros((0, 4), np.float32), 0.0, (0.0, 0.0), False)
+    panned = Change(np.zeros((0, 4), np.float32), 0.0, (-10.0, 0.0), False)
+
+    def crops(change):
+        return [j.crop for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
+
+    first = crops(popped)
+    assert crops(still) == first
+    assert crops(panned) == [(x1 - 10, y1, x2 - 10, y2) for x1, y1, x2, y2 in first]
+    assert crops(still) == []
 
 
 def test_large_changed_areas_are_looked_at_more_coarsely_and_a_jump_gets_a_first_look():

@@ -46,6 +46,7 @@ class ProtectPipeline:
         self.planner = planner or DetectionPlanner()
         self.change = change or ChangeDetector()
         self._failures = 0
+        self._warm = False  # a detection succeeded since the last reset
 
     @property
     def style(self) -> str:
@@ -59,6 +60,7 @@ class ProtectPipeline:
         self.tracker.reset()
         self.planner.reset()
         self.change.reset()
+        self._warm = False
 
     def process(self, frame: CapturedFrame) -> PublishedFrame:
         image = frame.image
@@ -77,6 +79,7 @@ class ProtectPipeline:
             if self._failures:
                 log.info("detector recovered after %d obscured frame(s)", self._failures)
                 self._failures = 0
+            self._warm = True
         faces = self.tracker.update(found, frame.t, (w, h), looks(jobs))
         regions = snap_out(grow(faces.xyxy, self.margin, faces.landmarks))
         out = self.redactor.redact(image.copy(), regions)
@@ -99,7 +102,10 @@ class ProtectPipeline:
     def _fail_closed(self, frame: CapturedFrame, exc: Exception) -> PublishedFrame:
         self._failures += 1
         if self._failures == 1 or self._failures % 100 == 0:
-            log.warning("no detection for frame %d (%s): publishing it fully obscured", frame.index, exc)
+            # the thorough first look after a start or resume may miss the budget on a busy
+            # machine: expected, so not a warning (the frame is obscured all the same)
+            level = logging.WARNING if self._warm else logging.INFO
+            log.log(level, "no detection for frame %d (%s): publishing it fully obscured", frame.index, exc)
         self.tracker.update(None, frame.t, (frame.image.shape[1], frame.image.shape[0]))
         return PublishedFrame(
             image=obscure_frame(frame.image),

@@ -72,7 +72,7 @@ class ChangeDetector:
         small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         grey = cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
-        grey -= float(grey.mean())  # exposure changes of the whole picture are not changes
+        grey = grey - np.float32(grey.mean())  # exposure changes of the whole picture are not changes
         prev, prev_t = self._prev, self._prev_t
         self._prev, self._prev_t = grey, t
         if prev is None or prev.shape != grey.shape or not (0 <= t - prev_t <= cfg.max_gap_s):
@@ -105,7 +105,7 @@ class ChangeDetector:
         (dx, dy), response = cv2.phaseCorrelate(prev, grey, self._window)
         if response < cfg.min_response or abs(dx) + abs(dy) < 0.5 or abs(dx) > sw / 4 or abs(dy) > sh / 4:
             return still, [], prev, 0.0, 0.0
-        moved = cv2.warpAffine(prev, np.float32([[1, 0, dx], [0, 1, dy]]), (sw, sh),
+        moved = cv2.warpAffine(prev, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (sw, sh),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         changed = np.abs(grey - moved) > cfg.threshold
         if changed.sum() >= 0.8 * still.sum():

@@ -8,7 +8,8 @@ what a look finds depends on its scale. Every frame gets (``balanced``):
   entering through the edge of a panning camera);
 - ``change``: every area that changed since the previous frame and is not a tracked face
   (``detect.change``), at the scale of a ``change_side`` look at the whole frame (small faces that
-  walk in, pop up, turn round or come closer are found on the frame they appear). When the
+  walk in, pop up, turn round or come closer are found on the frame they appear; a changed area
+  is looked at again on the next ``change_again`` frames, for faces that fade in). When the
   changed areas are too large for ``change_budget`` input pixels, they are looked at more
   coarsely (down to the scale of a ``change_min_side`` look);
 - ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a moving or
@@ -53,8 +54,9 @@ class PlanConfig:
     low_side: int = 256
     high_side: int = 640
     first_sides: tuple[int, ...] = (640, 320)
-    change_side: int = 640  # changed areas are looked at at the scale of this whole-frame look
+    change_side: int = 1280  # changed areas are looked at at the scale of this whole-frame look
     change_pad: float = 0.05  # context around a changed area, of the frame's long side
+    change_again: int = 2  # a changed area is looked at again on this many following frames
     change_budget: int = 40_000  # network input pixels for changed areas, per frame ...
     change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
     tile_every: int = 6  # a tile on every n-th frame (0: never)
@@ -76,14 +78,13 @@ class DetectionPlanner:
 
     def __init__(self, config: PlanConfig | None = None):
         self.config = config or PlanConfig()
-        self._frame = -1
-        self._tile = 0
-        self._roi_turn = 0
+        self.reset()
 
     def reset(self) -> None:
         self._frame = -1
         self._tile = 0
         self._roi_turn = 0
+        self._recent: list[np.ndarray] = []  # changed areas of the last frames, newest last
 
     def plan(self, frame_wh: tuple[int, int], tracks: Detections, change: Change | None = None) -> list[DetectJob]:
         """``change`` is what changed since the previous frame (``None``: not known, look everywhere
@@ -94,6 +95,7 @@ class DetectionPlanner:
         self._frame += 1
         if self._frame == 0 or (change is not None and change.jump):
             self._frame = 0
+            self._recent = []
             return [DetectJob(whole, _side(side), "first") for side in cfg.first_sides]
         if cfg.every_frame_full:
             return [DetectJob(whole, _side(cfg.low_side), "full")]
@@ -113,14 +115,20 @@ class DetectionPlanner:
         w, h = frame_wh
         scale = min(1.0, cfg.change_side / max(w, h))
         if change is None:
+            self._recent = []
             return [DetectJob((0, 0, w, h), _side(round(max(w, h) * scale)), "change")]
-        if not len(change.regions):
+        # a face fading in, or one the first close look missed, is looked at again on the next
+        # frames even when it no longer changes (earlier areas follow the camera's motion)
+        shift = np.array([*change.shift, *change.shift], np.float32)
+        self._recent = [r + shift for r in self._recent[-cfg.change_again:]] if cfg.change_again else []
+        regions = np.concatenate([change.regions, *self._recent]).reshape(-1, 4)
+        self._recent.append(change.regions)
+        if not len(regions):
             return []
         # context: half the changed area's size (a face that pops up is all change), more for
         # thin areas (the leading edge of a face walking in, the strip a pan brings in)
-        regions = change.regions
         size = np.max(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True)
-        pad = np.clip(0.5 * size, cfg.change_pad * max(w, h) / 3, cfg.change_pad * max(w, h))
+        pad = np.clip(0.5 * size, cfg.change_pad * max(w, h) / 2, cfg.change_pad * max(w, h))
         thin = np.min(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True) < 0.25 * size
         pad = np.where(thin, cfg.change_pad * max(w, h), pad)
         crops = merge_boxes(np.clip(regions + np.hstack([-pad, -pad, pad, pad]), 0, [w, h, w, h])).astype(int)
