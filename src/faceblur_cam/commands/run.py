@@ -89,9 +89,12 @@ def check_preview(config: Config, record: bool) -> Config:
     only output, stop with a message instead of running forever publishing nothing."""
     from faceblur_cam import platform
 
-    if not config.output.preview or platform.display_available():
+    if not config.output.preview:
         return config
-    problem = "no display to show the preview window on (DISPLAY / WAYLAND_DISPLAY are not set)"
+    problem = platform.display_problem()
+    if problem is None:
+        return config
+    problem = f"no display to show the preview window on: {problem}"
     if not config.output.virtual_camera and not record:
         raise UserError(f"{problem}, and nothing else to publish to: run it in a desktop session, or "
                         "publish to the virtual camera, or add --record")

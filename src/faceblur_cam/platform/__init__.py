@@ -15,7 +15,8 @@
 - ``virtual_camera_checks(label)``, ``camera_checks()``: doctor findings for this OS.
 - ``setup_plan(label)``: the commands (Linux) or instructions that create the device.
 - ``open_folder(path)``: show a folder in the desktop's file manager (does not wait for it).
-- ``display_available()``: False when windows cannot be shown (Linux without X11/Wayland).
+- ``display_problem()``, ``display_available()``: why windows cannot be shown (Linux: no X11 or
+  Wayland display, or one that does not answer), or None / True when they can.
 """
 
 from __future__ import annotations
@@ -99,6 +100,14 @@ def open_folder(path: Path) -> None:
     _impl().open_folder(path)
 
 
-def display_available() -> bool:
-    """False when no window can be shown; opening one then would abort the process (Qt)."""
-    return bool(_impl().display_available())
+def display_problem(x11_only: bool = False) -> str | None:
+    """None when a window can be shown; else one sentence saying why not (no display, or one
+    that does not answer: opening a window there would abort the whole process in Qt).
+    ``x11_only``: the window needs X11 (OpenCV's Qt has no Wayland plugin)."""
+    problem = _impl().display_problem(x11_only)
+    return None if problem is None else str(problem)
+
+
+def display_available(x11_only: bool = False) -> bool:
+    """False when no window can be shown (see ``display_problem``)."""
+    return display_problem(x11_only) is None

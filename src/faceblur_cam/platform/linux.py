@@ -105,8 +105,28 @@ def open_folder(path: Path) -> None:
                      stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def display_available() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def display_problem(x11_only: bool) -> str | None:
+    """None when a window can be opened: an X server that answers (or, unless ``x11_only``, a
+    Wayland compositor that does); else why not. Only set variables are not enough: Qt aborts
+    the process on a display that does not answer."""
+    from faceblur_cam.platform import display_probe
+
+    x11 = os.environ.get("DISPLAY", "")
+    wayland = "" if x11_only else os.environ.get("WAYLAND_DISPLAY", "")
+    if not x11 and not wayland:
+        return "DISPLAY is not set" if x11_only else "DISPLAY / WAYLAND_DISPLAY are not set"
+    problems = []
+    if x11:
+        problem = display_probe.x11_problem(x11)
+        if problem is None:
+            return None
+        problems.append(problem)
+    if wayland:
+        problem = display_probe.wayland_problem(wayland, os.environ.get("XDG_RUNTIME_DIR"))
+        if problem is None:
+            return None
+        problems.append(problem)
+    return "; ".join(problems)
 
 
 def virtual_camera_checks(label: str) -> list[CheckResult]:

@@ -112,5 +112,5 @@ def open_folder(path: Path) -> None:
     os.startfile(str(path))  # type: ignore[attr-defined]  # Windows only
 
 
-def display_available() -> bool:
-    return True
+def display_problem(x11_only: bool) -> str | None:
+    return None  # the desktop is always there

@@ -15,8 +15,9 @@ class PreviewSink:
     name = "preview"
 
     def __init__(self) -> None:
-        if not platform.display_available():
-            raise SinkError("cannot open a preview window: no display")
+        problem = platform.display_problem(x11_only=True)  # Qt aborts the process on a dead display
+        if problem is not None:
+            raise SinkError(f"cannot open a preview window, no display: {problem}")
         try:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
         except cv2.error as exc:

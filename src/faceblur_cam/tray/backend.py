@@ -58,9 +58,10 @@ def load_backend() -> TrayBackend:
     """Import pystray and check its backend can show a menu. Raises ``TrayUnavailable``."""
     from faceblur_cam import platform
 
-    if not platform.display_available():
-        raise TrayUnavailable("cannot show a tray icon: no desktop session (no display). Start "
-                              "FaceBlur Cam from your desktop, or run: faceblur-cam run --no-tray")
+    problem = platform.display_problem()
+    if problem is not None:
+        raise TrayUnavailable(f"cannot show a tray icon, no desktop session: {problem}. Start FaceBlur Cam from your "
+                              "desktop, or run: faceblur-cam run --no-tray")
     try:
         import pystray
     except ImportError as exc:

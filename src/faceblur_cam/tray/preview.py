@@ -53,8 +53,9 @@ class GtkPreviewSink:
     def __init__(self) -> None:
         from faceblur_cam import platform
 
-        if not platform.display_available():
-            raise SinkError("cannot open a preview window: no display")
+        problem = platform.display_problem()
+        if problem is not None:
+            raise SinkError(f"cannot open a preview window, no display: {problem}")
         from gi.repository import GLib
 
         self._glib = GLib
