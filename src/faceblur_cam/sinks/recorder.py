@@ -5,6 +5,8 @@ bounded queue (dropping, counted and logged, when the encoder falls behind) and 
 A writer thread feeds the queue to an ffmpeg child process (see ``encoders``); a second thread
 drains ffmpeg's error output. When ffmpeg fails (disk full, folder gone, killed) the next
 ``send`` raises ``SinkError`` with a message for the user; what was written stays playable.
+ffmpeg does not notice its file being deleted (it writes on into the unlinked file), so ``send``
+checks it twice a second (``fstat`` of a handle we hold: no links left) and fails with a message.
 The queue holds references, not copies: a published image is never modified afterwards (the
 pipeline makes a new image per frame; placeholder cards are drawn once and only read).
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import queue
 import subprocess
 import threading
@@ -56,6 +59,7 @@ log = logging.getLogger(__name__)
 
 MAX_GAP_S = 5.0
 DROP_LOG_INTERVAL_S = 5.0
+FILE_CHECK_INTERVAL_S = 0.5  # capture time between checks that the file is still there
 _STOP = object()
 
 
@@ -118,6 +122,15 @@ def trim_to_whole_fragments(path: Path) -> int:
         return 0
 
 
+def _watch_handle(path: Path) -> int | None:
+    """A read handle on ``path`` that tells, through ``fstat``, when it was deleted; None if
+    the file does not exist (yet)."""
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+
+
 class SlotClock:
     """Capture time -> frame slot of a constant-rate file (slot 0 = the first frame)."""
 
@@ -167,6 +180,8 @@ class Mp4Recorder:
         self._last_drop_log = 0.0
         self._last_t: float | None = None  # capture time of the newest frame sent, dropped or not
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
+        self._watch = _watch_handle(self.path)
+        self._last_check: float | None = None
         try:
             self._proc = subprocess.Popen(
                 self.encoder.command(wh, fps, self.path),
@@ -178,6 +193,7 @@ class Mp4Recorder:
                 start_new_session=True,
             )
         except OSError as exc:
+            self._close_watch()
             raise SinkError(f"cannot start the video encoder ({self.encoder.exe}): {exc}") from exc
         self.pid = self._proc.pid
         lower_priority(self.pid)
@@ -221,6 +237,7 @@ class Mp4Recorder:
                 f"frame of shape {image.shape} does not fit a {self.wh[0]}x{self.wh[1]} recording"
             )
         self._last_t = frame.t
+        self._check_file(frame.t)
         try:
             self._queue.put_nowait((image, frame.t))
         except queue.Full:
@@ -248,9 +265,14 @@ class Mp4Recorder:
             self._proc.kill()
             self._proc.wait()
         self._drain.join(timeout=2)
+        gone = self._file_gone()
+        self._close_watch()
         if self.frames_written == 0:
             log.info("recording stopped before any frame: %s removed", self.path)
             self.path.unlink(missing_ok=True)
+            return
+        if gone:
+            log.error("recording %s was not saved: %s", self.path, self._failure or self._gone_message())
             return
         if self._proc.returncode != 0:
             trim_to_whole_fragments(self.path)
@@ -266,6 +288,36 @@ class Mp4Recorder:
             self.dropped,
             self.superseded,
         )
+
+    def _check_file(self, t: float) -> None:
+        """Every ``FILE_CHECK_INTERVAL_S`` of capture time: fail if the file was deleted."""
+        if self._last_check is not None and 0 <= t - self._last_check < FILE_CHECK_INTERVAL_S:
+            return
+        self._last_check = t
+        if self._file_gone():
+            self._failure = self._gone_message()
+            log.error("recording %s: %s", self.path, self._failure)
+            raise SinkError(self._failure)
+
+    def _file_gone(self) -> bool:
+        """True when the file we record to no longer has a name (deleted, or its folder was)."""
+        if self._watch is None:
+            self._watch = _watch_handle(self.path)  # the encoder has created it by now
+            return self._watch is None and self.frames_written > 0
+        try:
+            return os.fstat(self._watch).st_nlink == 0
+        except OSError:
+            return False
+
+    def _gone_message(self) -> str:
+        folder = self.path.parent
+        what = f"the folder {folder} was deleted" if not folder.is_dir() else f"the file {self.path} was deleted"
+        return f"{what} while recording, and the recording with it; start recording again for a new file"
+
+    def _close_watch(self) -> None:
+        if self._watch is not None:
+            os.close(self._watch)
+            self._watch = None
 
     def _note_drop(self) -> None:
         self.dropped += 1
