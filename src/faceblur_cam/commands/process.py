@@ -7,6 +7,11 @@ It never destroys data: an output (or ``--boxes`` file) that is, or would overwr
 refused before anything is opened; SIGTERM, like Ctrl+C, stops after the current frame and
 finishes the output file; frames of another size are fitted to the video's size, never dropped;
 what could not be read is counted and reported.
+
+Video output is H.264 through ffmpeg with the input's sound (copied, or re-encoded when the
+container needs it; ``--no-audio`` drops it; ``--voice disguise`` shifts pitch and formants
+inside that ffmpeg), the input's frame rate and rotation, and none of its metadata. On a
+terminal a progress bar (frames, fps, ETA) runs on stderr; a one-line summary ends the run.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from types import FrameType
 from faceblur_cam.config import STYLES, load_config, warnings_for
 from faceblur_cam.errors import UserError
 from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.progress import FrameProgress
 from faceblur_cam.sinks import FrameSink, SinkError
 from faceblur_cam.sources import SourceError
+from faceblur_cam.voice import MAX_SHIFT, VoiceDisguise
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,18 @@ def frame_rate(text: str) -> float:
     return fps
 
 
+def semitones(text: str) -> float:
+    """``--voice-pitch``/``--voice-formant``: a finite shift within +-12 semitones."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and abs(value) <= MAX_SHIFT):
+        raise argparse.ArgumentTypeError(f"must be a number of semitones from -{MAX_SHIFT:g} to {MAX_SHIFT:g}, "
+                                         f"got {text!r}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "process",
@@ -60,6 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--style", choices=STYLES, help="redaction style (default from config: blur)")
     p.add_argument("--fps", type=frame_rate, help="frame rate for image folders (default 30)")
     p.add_argument("--config", type=Path, help="config file (default: the user config)")
+    p.add_argument("--no-audio", action="store_true", help="leave the input's sound out of the output video")
+    p.add_argument("--voice", choices=("keep", "disguise"), default="keep",
+                   help="disguise: shift the voice's pitch and formants so the speaker is harder to "
+                   "recognise by ear (the words stay; see the README). Default: keep")
+    default = VoiceDisguise()
+    p.add_argument("--voice-pitch", type=semitones, default=default.pitch_semitones, metavar="SEMITONES",
+                   help=f"pitch shift of --voice disguise (default {default.pitch_semitones:g})")
+    p.add_argument("--voice-formant", type=semitones, metavar="SEMITONES",
+                   help="formant shift of --voice disguise (default: the same as the pitch shift)")
     p.set_defaults(func=run_process)
 
 
@@ -77,12 +105,13 @@ def run_process(args: argparse.Namespace) -> int:
     to_video = args.output.suffix.lower() in VIDEO_SUFFIXES
     refuse_overwriting_inputs(args.input, args.output, args.boxes, to_video)
     fps = args.fps or native_fps(args.input)
-    sinks = open_sinks(args.output, args.boxes, fps, to_video)
+    sinks = open_sinks(args, fps, to_video)
     pipeline = build_pipeline(config, live=False)
     report = ReadReport()
     fit_to_first = FitToFirst()
     count = obscured = faces = 0
     started = time.perf_counter()
+    progress = FrameProgress()
     try:
         with sigterm_as_interrupt():
             frames = iter_frames(args.input, fps, report)
@@ -93,16 +122,19 @@ def run_process(args: argparse.Namespace) -> int:
                 count += 1
                 obscured += published.obscured
                 faces += len(published.regions)
+                progress.advance(report.announced)
     except (SourceError, SinkError) as exc:
         raise UserError(f"{exc} (after {count} frames; what was written so far is kept)") from exc
     except KeyboardInterrupt:
+        progress.close()
         print(f"faceblur-cam: interrupted: {args.output} holds the first {count} frames", file=sys.stderr)
         return 130
     finally:
+        progress.close()
         close_all(sinks)
     took = time.perf_counter() - started
-    print(f"{count} frames -> {args.output} ({faces} face regions, {obscured} frames fully obscured, "
-          f"{count / took if took else 0:.1f} fps)")
+    print(f"{count} frames -> {args.output} ({faces} faces covered, {obscured} frames fully obscured, "
+          f"{took:.1f} s, {count / took if took else 0:.1f} fps)")
     if fit_to_first.fitted:
         print(f"faceblur-cam: {fit_to_first.fitted} frames of another size were scaled to fit the first frame's size "
               "(black bars keep the aspect)", file=sys.stderr)
@@ -139,23 +171,57 @@ def _file_id(path: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def open_sinks(output: Path, boxes: Path | None, fps: float, to_video: bool) -> list[FrameSink]:
-    from faceblur_cam.sinks.files import BoxesLog, PngFolderSink, VideoFileSink
+def open_sinks(args: argparse.Namespace, fps: float, to_video: bool) -> list[FrameSink]:
+    from faceblur_cam.sinks.files import BoxesLog, PngFolderSink
 
     sinks: list[FrameSink] = []
     try:
-        sinks.append(VideoFileSink(output, fps) if to_video else PngFolderSink(output))
-        if boxes is not None:
-            sinks.append(BoxesLog(boxes))
+        sinks.append(open_video_output(args, fps) if to_video else PngFolderSink(args.output))
+        if args.boxes is not None:
+            sinks.append(BoxesLog(args.boxes))
     except SinkError as exc:
         close_all(sinks)
         raise UserError(str(exc)) from exc
     return sinks
 
 
+def open_video_output(args: argparse.Namespace, fps: float) -> FrameSink:
+    """The output video through ffmpeg, with the input's sound (unless ``--no-audio``) and rotation."""
+    from faceblur_cam.media_info import MediaInfo, probe_media
+    from faceblur_cam.sinks.encoders import EncoderMissing, find_ffmpeg
+    from faceblur_cam.sinks.video_file import AudioInput, open_video_file
+    from faceblur_cam.sources.files import is_image
+    from faceblur_cam.voice import has_rubberband
+
+    exe = find_ffmpeg()
+    if exe is None:
+        raise EncoderMissing("writing a video needs ffmpeg, which was not found; reinstall faceblur-cam "
+                             "(its imageio-ffmpeg dependency ships ffmpeg) or install ffmpeg")
+    video_input = not (args.input.is_dir() or is_image(args.input))
+    info = probe_media(exe, args.input) if video_input else MediaInfo(None, 0)
+    audio = None
+    if info.audio is not None and not args.no_audio:
+        chain = None
+        if args.voice == "disguise":
+            disguise = VoiceDisguise(args.voice_pitch, args.voice_formant)
+            chain = disguise.audio_filter(info.audio.sample_rate or 48000, has_rubberband(exe))
+        audio = AudioInput(args.input, info.audio, chain)
+    if args.voice == "disguise" and audio is None:
+        print(f"faceblur-cam: {args.input} has no sound to disguise" if not args.no_audio else
+              "faceblur-cam: --voice disguise does nothing with --no-audio", file=sys.stderr)
+    return open_video_file(args.output, fps, audio, info.rotation, exe)
+
+
 def close_all(sinks: list[FrameSink]) -> None:
+    """Close every sink; the first failure (e.g. the encoder could not finish) is a ``UserError``."""
+    failure: SinkError | None = None
     for sink in sinks:
-        sink.close()
+        try:
+            sink.close()
+        except SinkError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise UserError(str(failure)) from failure
 
 
 class FitToFirst:

@@ -68,14 +68,12 @@ class Encoder:
     def command(self, wh: tuple[int, int], fps: float, path: Path) -> list[str]:
         """ffmpeg arguments: raw I420 frames (``cv2.COLOR_BGR2YUV_I420``) of size ``wh`` at a
         constant ``fps`` on stdin."""
-        gop = str(max(1, round(fps)))  # a keyframe, hence a fragment, every second
         # fmt: off
         return [
             self.exe, "-hide_banner", "-nostats", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{wh[0]}x{wh[1]}",
             "-framerate", f"{fps:g}", "-i", "pipe:0",
-            *self._codec_args(wh, fps),
-            "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p", *BT601,
+            *self.video_args(wh, fps),
             # no identifying metadata: no tags copied, no encoder version, no creation time
             "-map_metadata", "-1", "-fflags", "+bitexact",
             "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
@@ -84,7 +82,18 @@ class Encoder:
         ]
         # fmt: on
 
-    def _codec_args(self, wh: tuple[int, int], fps: float) -> list[str]:
+    def video_args(self, wh: tuple[int, int], fps: float, offline: bool = False) -> list[str]:
+        """Encoder options for I420 input: codec, a keyframe every second, yuv420p, BT.601.
+
+        ``offline`` (``process``): no deadline, so x264 may look ahead and spend more per frame.
+        """
+        gop = str(max(1, round(fps)))  # a keyframe, hence a fragment, every second
+        codec = self._codec_args(wh, fps, offline)
+        return [*codec, "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p", *BT601]
+
+    def _codec_args(self, wh: tuple[int, int], fps: float, offline: bool = False) -> list[str]:
+        if self.codec == "libx264" and offline:
+            return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
         if self.codec == "libx264":
             # superfast + zerolatency: ~9-13 ms of a core per 720p frame (bench/bench_recording.py),
             # and no lookahead, so every frame reaches the file within a fragment.
