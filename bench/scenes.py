@@ -2,9 +2,11 @@
 
 Built at run time from ``../shared/eval`` (never committed):
 
-- **faces**: unmasked faces of ``facemask_kaggle`` and the ``dlib_faces`` photos, taken as a
-  *head patch* (the ground-truth face box grown to include hair, ears and chin) pasted with a
-  soft elliptical alpha, rescaled so the face box is 24-200 px tall in the frame;
+- **faces**: unmasked faces >= 36 px tall of ``facemask_kaggle`` and the ``dlib_faces`` photos
+  (not the blurriest quarter, no sliver-shaped boxes, no part of another face in the patch),
+  taken as a *head patch* (the ground-truth face box grown to include hair, ears and chin) pasted
+  with a soft elliptical alpha, rescaled so the face box is 24-200 px tall in the frame (a patch
+  is upscaled at most ~3x where one is big enough); faces are drawn far (small) to near (large);
 - **backgrounds**: the largest face-free 16:9 region of a still (every ground-truth box, masked
   or not, kept out with a margin), resized to a *world* a bit larger than the frame so the
   camera can pan, zoom and shake.
@@ -135,7 +137,7 @@ class SceneLibrary:
                     if image is None:
                         image = cv2.imread(str(self.root / dataset / im["file"]), cv2.IMREAD_COLOR)
                     patch = _head_patch(image, b["xywh"], boxes[:i] + boxes[i + 1:], f"{dataset}/{im['file']}")
-                    if patch is not None:
+                    if patch is not None and 0.6 <= patch.face[2] / patch.face[3] <= 1.4:  # not a sliver
                         out.append(patch)
         sharp = [_sharpness(p) for p in out]
         cut = float(np.percentile(sharp, 25))  # drop the blurriest quarter
@@ -285,8 +287,9 @@ def _add_drift(p: _Planner, centre: np.ndarray) -> np.ndarray:
 
 def _finish(p: _Planner, name: str, kind: str, n: int, world: tuple[int, int], centre: np.ndarray,
             zoom: np.ndarray, faces: list[FacePath], seed: int, drift: bool, static: bool) -> Scene:
-    if static:  # drawn first: entering faces pass in front of it
-        faces.insert(0, _static_face(p, n, world, centre[0], name))
+    if static:
+        faces.append(_static_face(p, n, world, centre[0], name))
+    faces.sort(key=lambda f: float(np.median(f.height)))  # drawn far to near: a nearer face hides a farther one
     if drift:
         centre = _add_drift(p, centre)
     scene = Scene(name, kind, n, int(p.rng.integers(p.backgrounds)), world, centre.astype(np.float32),
@@ -362,11 +365,16 @@ def _pan(p: _Planner, name: str, seed: int, drift: bool, static: bool) -> Scene:
     zoom = np.ones(n, np.float32)
     faces = []
     count = int(p.rng.integers(2, 4))
+    placed: list[tuple[float, float, float]] = []
     for k in range(count):
         h = p.height()
-        along = (k + float(p.rng.uniform(0.3, 0.9))) / count * travel * 0.9 + 0.7 * h
-        fx = (x0 + FRAME_WH[0] / 2 + along) if right else (x0 - FRAME_WH[0] / 2 - along)
-        fy = world[1] / 2 + float(p.rng.uniform(-0.3, 0.25)) * FRAME_WH[1]
+        for _try in range(50):  # not on top of a face placed before
+            along = (k + float(p.rng.uniform(0.3, 0.9))) / count * travel * 0.9 + 0.7 * h
+            fx = (x0 + FRAME_WH[0] / 2 + along) if right else (x0 - FRAME_WH[0] / 2 - along)
+            fy = world[1] / 2 + float(p.rng.uniform(-0.3, 0.25)) * FRAME_WH[1]
+            if all(abs(fx - ox) > 0.8 * (h + oh) or abs(fy - oy) > 1.0 * (h + oh) for ox, oy, oh in placed):
+                break
+        placed.append((fx, fy, h))
         faces.append(FacePath(f"{name}/{k}", p.patch(h), np.tile(np.array([fx, fy], np.float32), (n, 1)),
                               np.full(n, h, np.float32), np.ones(n, np.float32), entering=True,
                               torso=p.torso() if p.rng.integers(2) else None))
