@@ -282,3 +282,45 @@ def test_bad_voice_shift_is_one_line(tmp_path: Path, value: str) -> None:
     video = tmp_path / "missing.mp4"
     result = faceblur("process", video, "-o", tmp_path / "o.mp4", "--voice", "disguise", f"--voice-pitch={value}")
     assert result.returncode == 2 and "semitones" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------- progress
+SUMMARY = re.compile(r"^(\d+) frames -> \S+ \((\d+) faces covered, (\d+) frames fully obscured, "
+                     r"[\d.]+ s, [\d.]+ fps\)$")
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    video = make_video(tmp_path / "v.mp4", seconds=3.0)
+    # not a terminal: no bar, no carriage returns; the summary on stdout
+    result = faceblur("process", video, "-o", tmp_path / "a.mp4")
+    assert result.returncode == 0, result.stderr
+    assert "frame/s" not in result.stderr and "\r" not in result.stderr and "%" not in result.stderr
+    assert SUMMARY.match(result.stdout.strip()) and result.stdout.startswith("90 frames"), result.stdout
+
+    # stderr on a terminal (a pty): tqdm draws frames done of the total, a rate and the time left
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "process", str(video), "-o",
+                             str(tmp_path / "b.mp4")], stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0, drawn
+    text = drawn.decode("utf-8", "replace")
+    assert "/90 " in text and "frame/s" in text and "<" in text, text  # 12/90 [00:01<00:05, 9.9 frame/s]
+    assert re.search(r"\d+%\|", text) and text.endswith("\r"), text  # percentages; the bar is cleared at the end
+    assert SUMMARY.match(out.strip()), out

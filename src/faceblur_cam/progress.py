@@ -6,6 +6,7 @@ terminal; when it is not (a pipe, a log file, a test), nothing is drawn at all.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -19,8 +20,10 @@ class FrameProgress:
         stream = stream or sys.stderr
         self._bar: tqdm[object] | None = None
         if stream.isatty():
-            self._bar = tqdm(total=None, unit="frame", file=stream, dynamic_ncols=True, leave=False,
-                             smoothing=0.1, mininterval=0.25)
+            # a terminal that reports no width (a bare pty) would get an empty bar: assume 100
+            sized = _columns(stream) > 0
+            self._bar = tqdm(total=None, unit="frame", file=stream, dynamic_ncols=sized, ncols=None if sized else 100,
+                             leave=False, smoothing=0.1, mininterval=0.25)
 
     @property
     def shown(self) -> bool:
@@ -39,3 +42,10 @@ class FrameProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 0
