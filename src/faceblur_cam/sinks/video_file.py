@@ -88,8 +88,9 @@ class EncodedVideoFile:
         self.fps = fps
         self.encoder = encoder
         self.audio = audio
-        self.rotation = rotation % 360
         self.muxer = MUXERS.get(self.path.suffix.lower(), "mp4")
+        # AVI cannot say "show this turned": there the frames are stored upright
+        self.rotation = 0 if self.muxer == "avi" else rotation % 360
         self.frames_written = 0
         self._wh: tuple[int, int] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
