@@ -48,7 +48,7 @@ def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
     planner = DetectionPlanner(PlanConfig(tile_every=0))
     planner.plan(WH, Detections.empty())
     for _ in range(3):
-        assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 256, "full")]
+        assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 224, "full")]
 
 
 def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():

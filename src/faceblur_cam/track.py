@@ -46,7 +46,7 @@ class TrackerConfig:
     match_distance: float = 1.0  # or centres closer than this many box sizes ...
     match_size_ratio: float = 2.0  # ... and sizes within this factor of each other
     velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
-    max_speed: float = 12.0  # clamp: box sizes per second
+    max_speed: float = 30.0  # clamp: box sizes per second
 
 
 @dataclass

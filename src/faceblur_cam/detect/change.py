@@ -2,7 +2,7 @@
 
 A face that becomes visible mid-stream (walks in, pops up, enters through the edge of a panning
 camera, turns towards the camera, grows out of the distance) changes the pixels where it appears
-on that very frame. ``ChangeDetector.update(image, t)`` compares a small grey copy of each frame
+on that very frame. ``ChangeDetector.update(image, t)`` compares a small copy of each frame
 with the previous one after removing the camera's global motion (phase correlation), and reports
 
 - ``regions``: boxes (frame pixels) around everything that changed, including the strip of new
@@ -25,13 +25,15 @@ import numpy as np
 @dataclass(frozen=True)
 class ChangeConfig:
     work_side: int = 256  # long side of the grey copy that is compared
-    threshold: float = 20.0  # grey-level difference (0..255) that counts as a change
+    threshold: float = 24.0  # colour difference (0..255, largest channel) that counts as a change
     min_cells: int = 2  # smaller changed blobs are noise
     jump_fraction: float = 0.4  # a larger changed share of the picture is a jump ...
     jump_similarity: float = 0.5  # ... and so is a smaller one where the two pictures correlate less
     jump_min_fraction: float = 0.15
     max_gap_s: float = 0.35  # a longer gap between two frames is a jump (skipped frames)
     min_response: float = 0.03  # phase correlation peak below this: motion estimate unreliable
+    slow_frames: int = 0  # small areas are also compared with the frame this many frames back ...
+    slow_max_cells: int = 16  # ... when they are at most this many cells across
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,12 @@ class ChangeDetector:
         self.config = config or ChangeConfig()
         self._prev: np.ndarray | None = None
         self._prev_t = 0.0
+        self._history: list[np.ndarray] = []  # the last ``slow_frames`` copies of a still camera
         self._window: np.ndarray | None = None
 
     def reset(self) -> None:
         self._prev = None
+        self._history = []
 
     def update(self, image: np.ndarray, t: float, explained: np.ndarray | None = None) -> Change:
         """Compare ``image`` (taken at ``t``) with the previous frame. Changes inside the
@@ -70,19 +74,28 @@ class ChangeDetector:
         scale = cfg.work_side / max(w, h)
         sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
         small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-        grey = cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
-        grey = grey - np.float32(grey.mean())  # exposure changes of the whole picture are not changes
+        if small.ndim == 2:
+            small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+        colour = cv2.GaussianBlur(small.astype(np.float32), (3, 3), 0)
+        # exposure and white-balance changes of the whole picture are not changes
+        colour = colour - colour.mean(axis=(0, 1), dtype=np.float32)
         prev, prev_t = self._prev, self._prev_t
-        self._prev, self._prev_t = grey, t
-        if prev is None or prev.shape != grey.shape or not (0 <= t - prev_t <= cfg.max_gap_s):
+        self._prev, self._prev_t = colour, t
+        if prev is None or prev.shape != colour.shape or not (0 <= t - prev_t <= cfg.max_gap_s):
             return Change.everything((w, h))
 
-        changed, strips, moved, dx, dy = self._compare(prev, grey)
+        changed, strips, moved, dx, dy = self._compare(prev, colour)
+        grey = colour.mean(axis=2)
         fraction = float(changed.mean()) + sum(float((x2 - x1) * (y2 - y1)) for x1, y1, x2, y2 in strips) / (sw * sh)
         if fraction >= cfg.jump_fraction or (
-                fraction >= cfg.jump_min_fraction and _similarity(grey, moved) < cfg.jump_similarity):
+                fraction >= cfg.jump_min_fraction and _similarity(grey, moved.mean(axis=2)) < cfg.jump_similarity):
             return Change.everything((w, h))
+        # a small face that comes slowly out of the distance changes too little from one frame to
+        # the next: with a still camera, small areas are also compared with a frame further back
+        self._history = self._history[-(cfg.slow_frames - 1):] + [colour] if dx == dy == 0.0 else [colour]
+        if cfg.slow_frames > 1 and len(self._history) == cfg.slow_frames:
+            slow = np.abs(colour - self._history[0]).max(axis=2) > cfg.threshold
+            changed = changed | _small_blobs(slow, cfg.slow_max_cells)
         if explained is not None and len(explained):
             cells = np.round(np.asarray(explained, np.float32).reshape(-1, 4) * scale).astype(int)
             for x1, y1, x2, y2 in np.clip(cells, 0, [sw, sh, sw, sh]):
@@ -92,22 +105,24 @@ class ChangeDetector:
         return Change(np.clip(regions, 0, [w, h, w, h]).astype(np.float32), fraction, shift, False)
 
 
-    def _compare(self, prev: np.ndarray, grey: np.ndarray
+    def _compare(self, prev: np.ndarray, cur: np.ndarray
                  ) -> tuple[np.ndarray, list[tuple[int, int, int, int]], np.ndarray, float, float]:
-        """Changed cells between two grey copies, with the camera's motion removed when that
-        explains the picture better than no motion (a moving head must not pass for a pan), and
-        the strips of new picture that motion brought in at the edges (xyxy cells)."""
+        """Changed cells between two small colour copies (the largest change of the three
+        channels: a face can match its background in brightness, rarely in colour), with the
+        camera's motion removed when that explains the picture better than no motion (a moving
+        head must not pass for a pan), and the strips of new picture that motion brought in at
+        the edges (xyxy cells)."""
         cfg = self.config
-        sh, sw = grey.shape
-        still = np.abs(grey - prev) > cfg.threshold
-        if self._window is None or self._window.shape != grey.shape:
+        sh, sw = cur.shape[:2]
+        still = np.abs(cur - prev).max(axis=2) > cfg.threshold
+        if self._window is None or self._window.shape != (sh, sw):
             self._window = cv2.createHanningWindow((sw, sh), cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(prev, grey, self._window)
+        (dx, dy), response = cv2.phaseCorrelate(prev.mean(axis=2), cur.mean(axis=2), self._window)
         if response < cfg.min_response or abs(dx) + abs(dy) < 0.5 or abs(dx) > sw / 4 or abs(dy) > sh / 4:
             return still, [], prev, 0.0, 0.0
         moved = cv2.warpAffine(prev, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (sw, sh),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        changed = np.abs(grey - moved) > cfg.threshold
+        changed = np.abs(cur - moved).max(axis=2) > cfg.threshold
         if changed.sum() >= 0.8 * still.sum():
             return still, [], prev, 0.0, 0.0
         # the strips of picture the motion brought in have no previous picture: all of it is new
@@ -123,6 +138,14 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Correlation of two pictures (1 = same picture)."""
     x, y = a - a.mean(), b - b.mean()
     return float((x * y).sum() / max(np.sqrt((x * x).sum() * (y * y).sum()), 1e-6))
+
+
+def _small_blobs(changed: np.ndarray, max_cells: int) -> np.ndarray:
+    """``changed`` with only its connected areas of at most ``max_cells`` across kept."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    small = (stats[:, cv2.CC_STAT_WIDTH] <= max_cells) & (stats[:, cv2.CC_STAT_HEIGHT] <= max_cells)
+    small[0] = False  # the background label
+    return small[labels]
 
 
 def _blobs(changed: np.ndarray, min_cells: int) -> np.ndarray:

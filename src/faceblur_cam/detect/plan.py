@@ -10,7 +10,7 @@ what a look finds depends on its scale. Every frame gets (``balanced``):
   (``detect.change``), at the scale of a ``change_side`` look at the whole frame (small faces that
   walk in, pop up, turn round or come closer are found on the frame they appear; a changed area
   is looked at again on the next ``change_again`` frames, for faces that fade in). When the
-  changed areas are too large for ``change_budget`` input pixels, they are looked at more
+  changed areas are too large for ``change_budget`` input pixels, the largest are looked at more
   coarsely (down to the scale of a ``change_min_side`` look);
 - ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a moving or
   turning face locked at high detail, cheaply; with more faces they take turns);
@@ -51,15 +51,15 @@ class DetectJob:
 
 @dataclass(frozen=True)
 class PlanConfig:
-    low_side: int = 256
+    low_side: int = 224
     high_side: int = 640
     first_sides: tuple[int, ...] = (640, 320)
     change_side: int = 1280  # changed areas are looked at at the scale of this whole-frame look
     change_pad: float = 0.05  # context around a changed area, of the frame's long side
     change_again: int = 2  # a changed area is looked at again on this many following frames
-    change_budget: int = 40_000  # network input pixels for changed areas, per frame ...
+    change_budget: int = 32_000  # network input pixels for changed areas, per frame ...
     change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
-    tile_every: int = 6  # a tile on every n-th frame (0: never)
+    tile_every: int = 8  # a tile on every n-th frame (0: never)
     tiles: int = 3
     tile_overlap: float = 0.2
     roi_side: int = 96
@@ -132,13 +132,20 @@ class DetectionPlanner:
         thin = np.min(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True) < 0.25 * size
         pad = np.where(thin, cfg.change_pad * max(w, h), pad)
         crops = merge_boxes(np.clip(regions + np.hstack([-pad, -pad, pad, pad]), 0, [w, h, w, h])).astype(int)
-        area = float(np.sum((crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])))
+        # the budget is shared smallest area first: small areas (a face popping up) keep the full
+        # scale, large ones (people moving close to the camera) are looked at more coarsely
+        areas = (crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])
         floor = min(scale, cfg.change_min_side / max(w, h))
-        scale = max(floor, min(scale, float(np.sqrt(cfg.change_budget / max(area, 1.0)))))
+        left = float(cfg.change_budget)
         jobs = []
-        for x1, y1, x2, y2 in crops:
-            side = max(32, int(round(max(x2 - x1, y2 - y1) * scale)))
-            jobs.append(DetectJob((int(x1), int(y1), int(x2), int(y2)), side, "change"))
+        for k, i in enumerate(np.argsort(areas, kind="stable")):
+            x1, y1, x2, y2 = (int(v) for v in crops[i])
+            if x2 - x1 < 8 or y2 - y1 < 8:  # an earlier area the camera's motion took out of the picture
+                continue
+            share = max(left, 0.0) / (len(crops) - k)
+            s = max(floor, min(scale, float(np.sqrt(share / max(float(areas[i]), 1.0)))))
+            left -= s * s * float(areas[i])
+            jobs.append(DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * s))), "change"))
         return jobs
 
     def _tile_job(self, frame_wh: tuple[int, int]) -> DetectJob:
@@ -172,17 +179,24 @@ class DetectionPlanner:
         return jobs
 
 
-def merge_boxes(xyxy: np.ndarray) -> np.ndarray:
-    """Overlapping boxes replaced by their union, until none overlap."""
+def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
+    """Overlapping boxes replaced by their union where that costs little (the union's area at most
+    ``slack`` times the area the two cover), until no such pair is left."""
     boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+
+    def area(b: np.ndarray) -> float:
+        return float(max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]))
+
     merged = True
     while merged and len(boxes) > 1:
         merged = False
         out: list[np.ndarray] = []
         for b in boxes:
             for i, o in enumerate(out):
-                if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
-                    out[i] = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
+                union = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
+                inter = np.concatenate([np.maximum(o[:2], b[:2]), np.minimum(o[2:], b[2:])])
+                if area(inter) > 0 and area(union) <= slack * (area(o) + area(b) - area(inter)):
+                    out[i] = union
                     merged = True
                     break
             else:
