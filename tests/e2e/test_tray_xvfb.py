@@ -255,3 +255,64 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
     _out, err = app.communicate()
     assert "Traceback" not in err, err
     assert "tray: pause" in log() and "tray: resume" in log() and "tray: quit" in log()
+
+
+RED = (200, 40, 40)  # the error badge (icons/make_icons.py)
+
+
+def test_started_from_the_desktop_without_the_virtual_camera_offers_setup(desktop: Desktop, tmp_path: Path) -> None:
+    """No terminal (stdin is not one), no "FaceBlur Cam" device: the app does not exit with a
+    message nobody sees; the icon is red, the first item of the menu sets the device up, and
+    once it exists the protected picture is published to it and the icon turns teal.
+    The device and ``setup --apply`` are stand-ins (see ``app_with_fake_setup``)."""
+    if not EVAL_IMAGES.is_dir():
+        pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
+    video = tmp_path / "camera.avi"
+    make_video(video)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\nloop = true\n")
+    vcam, runtime, done = tmp_path / "vcam", tmp_path / "runtime", tmp_path / "setup-done"
+    runtime.mkdir(mode=0o700)
+    env = dict(desktop.env, FACEBLUR_FAKE_VCAM_DIR=str(vcam), XDG_RUNTIME_DIR=str(runtime),
+               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path), FACEBLUR_TEST_SETUP_DONE=str(done))
+    app = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("app_with_fake_setup.py")), "run", "--config", str(config),
+         "--source", str(video)],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
+
+    def log() -> str:
+        return log_file.read_text() if log_file.exists() else ""
+
+    try:
+        wait_until(lambda: "no virtual camera yet" in log(), "the missing device to be noticed", 60, app)
+        wait_until(lambda: desktop.panel()[2] > 16, "the icon to dock", 30, app)
+        wait_until(lambda: "status: Protecting" in log(), "protection to start", 60, app)
+        time.sleep(1.0)
+        screen = desktop.screenshot("11-no-vcam")
+        assert colour_count(desktop.icon_pixels(screen), RED) > 20, "the error icon is not shown"
+        assert not vcam.exists() or not (vcam / "latest.png").exists(), "published without a device"
+
+        desktop.open_menu("12-menu-no-vcam")
+        desktop.choose("Down")  # the first enabled item: "Set up the virtual camera..."
+        wait_until(lambda: "tray: setup_vcam" in log(), "the setup item", 10, app)
+        wait_until(done.exists, "the setup to run", 20, app)
+        wait_until(lambda: "the virtual camera appeared" in log(), "the device to be opened", 20, app)
+        wait_until(lambda: (vcam / "latest.png").exists(), "frames on the virtual camera", 20, app)
+        time.sleep(2.5)  # the tray re-reads the state with the next status (about every second)
+        screen = desktop.screenshot("13-vcam-ready")
+        icon = desktop.icon_pixels(screen)
+        assert colour_count(icon, TEAL) > 20 and colour_count(icon, RED) <= 20, "the icon did not turn active"
+
+        desktop.open_menu("14-menu-quit")
+        desktop.choose("Up")  # "Quit"
+        assert app.wait(20) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+    _out, err = app.communicate()
+    assert "Traceback" not in err, err
+    assert "setup ended with status 0" in log()

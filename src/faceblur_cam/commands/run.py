@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import enum
 import logging
 import signal
 import sys
@@ -109,19 +110,53 @@ def warn_about(config: Config) -> None:
         log.info("config warning: %s", warning)
 
 
-def open_outputs(config: Config) -> list[FrameSink]:
-    """The virtual camera; without one, say how to get it and fall back to the preview."""
+def launched_from_desktop(args: argparse.Namespace, stdin_is_terminal: bool) -> bool:
+    """Started from a menu, the tray or at login: a tray icon will be there, but nobody reads the
+    terminal (there is none), so problems must show in the tray and in notifications."""
+    return not args.no_tray and (bool(args.at_login) or not stdin_is_terminal)
+
+
+class NoDevicePlan(enum.Enum):
+    """What to do when the virtual camera is missing at start."""
+
+    PREVIEW_ONLY = "say so on stderr and go on with the preview window"
+    WAIT_FOR_SETUP = "go on; the tray shows the error and offers setup, the engine opens the device when it appears"
+    FAIL = "exit 2 with the message and how to get the device"
+
+
+def when_no_virtual_camera(config: Config, from_desktop: bool) -> NoDevicePlan:
+    if config.output.preview:
+        return NoDevicePlan.PREVIEW_ONLY
+    if from_desktop and not config.output.device:  # a device named by hand is not ours to create
+        return NoDevicePlan.WAIT_FOR_SETUP
+    return NoDevicePlan.FAIL
+
+
+def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
+    """The virtual camera; without one, say how to get it and fall back to the preview.
+
+    ``from_desktop``: a missing device is not fatal; a ``PendingVirtualCamera`` takes its place
+    (it publishes to the device once it appears) and the tray offers to set it up."""
     from faceblur_cam.app import open_virtual_camera
-    from faceblur_cam.sinks.vcam import NoVirtualCamera
+    from faceblur_cam.sinks.vcam import NoVirtualCamera, PendingVirtualCamera
 
     if not config.output.virtual_camera:
         return []
     try:
         return [open_virtual_camera(config)]
     except NoVirtualCamera as exc:
-        if config.output.preview:
+        plan = when_no_virtual_camera(config, from_desktop)
+        if plan is NoDevicePlan.PREVIEW_ONLY:
             print(f"faceblur-cam: {exc}\n\nContinuing with the preview window only.", file=sys.stderr)
             return []
+        if plan is NoDevicePlan.WAIT_FOR_SETUP:
+            from faceblur_cam.tray.backend import notify_without_tray
+
+            log.warning("no virtual camera yet: %s", str(exc).splitlines()[0])
+            notify_without_tray("FaceBlur Cam needs its virtual camera",
+                                f'{str(exc).splitlines()[0]} Choose "Set up the virtual camera" in the '
+                                "FaceBlur Cam tray menu.")
+            return [PendingVirtualCamera(lambda: open_virtual_camera(config))]
         raise UserError(
             f"{exc}\n\nTo see the protected picture without a virtual camera, run: "
             "faceblur-cam run --no-virtual-camera --preview"
@@ -138,8 +173,9 @@ def run_live(args: argparse.Namespace) -> int:
     if instance is None:
         return 0
     warn_about(config)
+    from_desktop = launched_from_desktop(args, sys.stdin is not None and sys.stdin.isatty())
     try:
-        outputs = open_outputs(config)
+        outputs = open_outputs(config, from_desktop)
     except UserError as exc:
         if not args.no_tray:  # started from a menu or at login: nobody reads stderr
             from faceblur_cam.tray.backend import notify_without_tray
@@ -169,9 +205,11 @@ def run_live(args: argparse.Namespace) -> int:
     instance.serve(lambda command: actions[command]())
     if args.no_tray:
         return run_headless(engine)
+    from faceblur_cam.sinks.vcam import PendingVirtualCamera
     from faceblur_cam.tray import run_tray
 
-    return run_tray(engine, config, at_login=args.at_login, headless=run_headless)
+    pending = next((sink for sink in outputs if isinstance(sink, PendingVirtualCamera)), None)
+    return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending)
 
 
 def claim_instance() -> InstanceLock | None:

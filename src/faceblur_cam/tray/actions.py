@@ -15,6 +15,7 @@ from faceblur_cam.autostart import Autostart
 from faceblur_cam.engine import Engine
 from faceblur_cam.errors import UserError
 from faceblur_cam.tray.menu import Action, MenuItem
+from faceblur_cam.tray.vcam_setup import VcamSetup
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class TrayActions:
         open_folder: Callable[[Path], None],
         notify: Callable[[str], None],
         on_quit: Callable[[], None],
+        vcam_setup: VcamSetup | None = None,
     ):
         self._engine = engine
         self._autostart = autostart
@@ -38,6 +40,7 @@ class TrayActions:
         self._open_folder = open_folder
         self._notify = notify
         self._on_quit = on_quit
+        self._vcam_setup = vcam_setup
 
     @property
     def can_record(self) -> bool:
@@ -56,6 +59,12 @@ class TrayActions:
         except (UserError, OSError) as exc:  # unreadable entry: show the box unticked, log why
             log.warning("cannot read the login entry: %s", exc)
             return False
+
+    def vcam_missing(self) -> str | None:
+        """Why calls cannot see us while the virtual camera is not set up; None once it is there.
+        Any thread; cheap."""
+        setup = self._vcam_setup
+        return setup.explanation if setup is not None and setup.needed() else None
 
     def perform(self, item: MenuItem) -> None:
         action, arg = item.action, item.arg
@@ -77,6 +86,8 @@ class TrayActions:
             self._set_autostart(bool(arg))
         elif action is Action.OPEN_RECORDINGS:
             self._open_recordings()
+        elif action is Action.SETUP_VCAM and self._vcam_setup is not None:
+            self._vcam_setup.start(self._notify)
         elif action is Action.QUIT:
             engine.quit()
             self._on_quit()

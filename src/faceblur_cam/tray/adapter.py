@@ -49,7 +49,7 @@ class TrayView:
 
 
 def view_of(status: EngineStatus, flags: TrayFlags) -> TrayView:
-    return TrayView(status.state, build_menu(status, flags), icon_name(status), tooltip(status))
+    return TrayView(status.state, build_menu(status, flags), icon_name(status, flags), tooltip(status, flags))
 
 
 def menu_needs_rebuild(old: TrayView, new: TrayView, elapsed: float) -> bool:
@@ -89,7 +89,7 @@ class TrayIcon:
     @staticmethod
     def _read_flags(actions: TrayActions) -> TrayFlags:
         return TrayFlags(can_record=actions.can_record, can_preview=actions.can_preview,
-                         autostart=actions.autostart_enabled())
+                         autostart=actions.autostart_enabled(), vcam_missing=actions.vcam_missing())
 
     # ------------------------------------------------------------------ main thread
     def run(self) -> None:
@@ -166,9 +166,13 @@ class TrayIcon:
     # ------------------------------------------------------------------ any thread
     def on_status(self, status: EngineStatus) -> None:
         """Engine subscriber (worker thread): marshal what changed to the main thread."""
+        missing = self._actions.vcam_missing()  # the device may have appeared (after setup)
         with self._lock:
             before, self._status = self._status, status
-        self._update()
+            flags_changed = missing != self._flags.vcam_missing
+            if flags_changed:
+                self._flags = replace(self._flags, vcam_missing=missing)
+        self._update(force_menu=flags_changed)
         news = notification(before, status)
         if news:
             self._backend.call_on_main(functools.partial(self.notify, news))

@@ -25,6 +25,7 @@ class Action(enum.Enum):
     PREVIEW = "preview"  # argument: True to open, False to close
     AUTOSTART = "autostart"  # argument: True to enable, False to disable
     OPEN_RECORDINGS = "open_recordings"
+    SETUP_VCAM = "setup_vcam"  # create the missing virtual camera (faceblur-cam setup --apply)
     QUIT = "quit"
 
 
@@ -57,11 +58,17 @@ class TrayFlags:
     """What this installation can do, apart from the engine's status.
 
     ``autostart`` is the login entry's real state (None: not available here).
+    ``vcam_missing``: why calls cannot see us, while the virtual camera is not set up (launched
+    from the desktop without it); None when it is there.
     """
 
     can_record: bool = False
     can_preview: bool = True
     autostart: bool | None = None
+    vcam_missing: str | None = None
+
+
+SETUP_VCAM_TEXT = "Set up the virtual camera..."
 
 
 # news that follows the user's own action: shown in the menu, not worth a notification
@@ -79,6 +86,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
     """The whole menu for ``status``; items that cannot work here are absent, not disabled."""
     running = status.state is not EngineState.STOPPED
     items = [MenuItem(status_line(status), enabled=False)]
+    if flags.vcam_missing:
+        items += [MenuItem(flags.vcam_missing, enabled=False), MenuItem(SETUP_VCAM_TEXT, Action.SETUP_VCAM)]
     if status.message and status.state in (EngineState.PROTECTING, EngineState.PAUSED):
         items.append(MenuItem(status.message, enabled=False))  # e.g. "Recording failed: ..."
     items.append(SEPARATOR)
@@ -117,9 +126,11 @@ def status_line(status: EngineStatus) -> str:
     return f"{status.summary} - recording {minutes:02d}:{seconds:02d}"
 
 
-def icon_name(status: EngineStatus) -> IconName:
+def icon_name(status: EngineStatus, flags: TrayFlags | None = None) -> IconName:
     if status.state in (EngineState.ERROR, EngineState.NO_CAMERA):
         return IconName.ERROR
+    if flags is not None and flags.vcam_missing and status.state is not EngineState.STOPPED:
+        return IconName.ERROR  # protecting, but no call can see it yet
     if status.recording:
         return IconName.RECORDING
     if status.state in (EngineState.PAUSED, EngineState.STOPPED):
@@ -127,7 +138,9 @@ def icon_name(status: EngineStatus) -> IconName:
     return IconName.ACTIVE
 
 
-def tooltip(status: EngineStatus) -> str:
+def tooltip(status: EngineStatus, flags: TrayFlags | None = None) -> str:
+    if flags is not None and flags.vcam_missing:
+        return f"{APP_NAME}: {flags.vcam_missing}"
     return f"{APP_NAME}: {status_line(status)}"
 
 

@@ -6,6 +6,7 @@ while, then falls back to headless protection and says so in a desktop notificat
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import time
@@ -15,6 +16,7 @@ from faceblur_cam.autostart import Autostart, get_autostart
 from faceblur_cam.config import Config
 from faceblur_cam.engine import Engine
 from faceblur_cam.errors import UserError
+from faceblur_cam.sinks.vcam import PendingVirtualCamera
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.backend import (
     TrayBackend,
@@ -23,6 +25,7 @@ from faceblur_cam.tray.backend import (
     notify_without_tray,
     tray_host_available,
 )
+from faceblur_cam.tray.vcam_setup import VcamSetup
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,11 @@ AT_LOGIN_POLL_S = 3.0
 
 
 def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
-             headless: Callable[[Engine], int]) -> int:
+             headless: Callable[[Engine], int], pending_vcam: PendingVirtualCamera | None = None) -> int:
     """Show the tray icon until Quit; returns the exit code. ``engine`` is already started.
+
+    ``pending_vcam``: the virtual camera is not set up yet; until it is, the icon shows its error
+    state and the menu offers to set it up.
 
     Without a menu-capable tray: at login, protect headless (``headless(engine)``) after a
     notification; otherwise quit the engine and raise ``TrayUnavailable`` (the message says
@@ -50,7 +56,7 @@ def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
                             f"{exc}\nFaceBlur Cam keeps protecting your camera; "
                             "log out and in again to get the tray icon.")
         return headless(engine)
-    return _run_icon(backend, engine, config)
+    return _run_icon(backend, engine, config, pending_vcam)
 
 
 def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] = load_backend,
@@ -80,7 +86,7 @@ def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] =
         sleep(poll)
 
 
-def _run_icon(backend: TrayBackend, engine: Engine, config: Config) -> int:
+def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam: PendingVirtualCamera | None) -> int:
     from faceblur_cam import platform
     from faceblur_cam.sinks.recorder import recordings_folder
     from faceblur_cam.tray.adapter import TrayIcon
@@ -91,13 +97,14 @@ def _run_icon(backend: TrayBackend, engine: Engine, config: Config) -> int:
         if icon is not None:
             icon.stop()
 
-    def notify(message: str) -> None:
+    def notify(message: str) -> None:  # any thread (a setup reports from its own)
         if icon is not None:
-            icon.notify(message)
+            backend.call_on_main(functools.partial(icon.notify, message))
 
+    setup = None if pending_vcam is None else VcamSetup(pending_vcam.opened.is_set, config.output.label)
     actions = TrayActions(engine, autostart=_autostart_or_none(),
                           folder=recordings_folder(config.recording.folder),
-                          open_folder=platform.open_folder, notify=notify, on_quit=stop)
+                          open_folder=platform.open_folder, notify=notify, on_quit=stop, vcam_setup=setup)
     icon = TrayIcon(backend, engine.status(), actions)
     engine.subscribe(icon.on_status)
 
