@@ -93,7 +93,6 @@ class SceneRun:
     frames: int = 0
     regions_per_face: list[float] = field(default_factory=list)
     seconds: float = 0.0
-    worst: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
 
 
 def judge_frame(frame: SceneFrame, published: PublishedFrame, run: SceneRun) -> list[FaceFrame]:
@@ -121,8 +120,9 @@ def run_scenes(pipeline, library: SceneLibrary, scenes: Iterable[Scene],  # type
     for scene in scenes:
         pipeline.reset()
         for frame in render(library, scene):
+            captured = CapturedFrame(frame.image.copy(), frame.index / FPS, frame.index)  # judged against the original
             t0 = time.perf_counter()
-            published = pipeline.process(CapturedFrame(frame.image, frame.index / FPS, frame.index))
+            published = pipeline.process(captured)
             run.seconds += time.perf_counter() - t0
             n_altered = len(run.altered)
             face_frames = judge_frame(frame, published, run)
