@@ -49,3 +49,17 @@ def test_detections_empty_and_indexing():
     assert len(d[d.scores > 0.6]) == 1
     assert d.track_ids.tolist() == [-1, -1]
     assert d.to_xywh() == [[0, 0, 4, 4], [1, 1, 2, 4]]
+
+
+def test_boxes_at_the_frame_edge_reach_past_it_so_their_ellipse_covers_the_visible_part():
+    import numpy as np
+
+    from faceblur_cam.geometry import extend_at_edges, region_mask
+
+    boxes = np.array([[0, 100, 40, 180], [300, 200, 360, 280], [600, 400, 640, 480]], np.float32)
+    out = extend_at_edges(boxes, (640, 480))
+    assert np.allclose(out[1], boxes[1])  # inside: unchanged
+    assert np.allclose(out[0], [-20, 100, 40, 180]) and np.allclose(out[2], [600, 400, 660, 520])
+    before = region_mask(boxes[:1], (640, 480))[100:180, 0:40].mean()
+    after = region_mask(out[:1], (640, 480))[100:180, 0:40].mean()
+    assert before < 0.8 <= after

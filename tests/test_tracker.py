@@ -145,3 +145,14 @@ def test_a_held_cover_lying_inside_a_fresh_cover_merges_into_it():
     # no association, but the old cover lies inside the new one and must not stay as a second
     out = tr.update(det([260, 150, 420, 330]), 2 * DT, looked=WHOLE)
     assert len(out) == 1 and contains(out.xyxy[0], [260, 150, 420, 330])
+
+
+def test_a_weakly_seen_track_stays_tentative_until_seen_on_three_frames():
+    tr = FaceTracker(frame_wh=(640, 480))
+    weak = Detections(np.array([[300, 200, 360, 270]], np.float32), np.array([0.25]))
+    tr.update(weak, 0.0, looked=WHOLE)
+    tr.update(weak, DT, looked=WHOLE)
+    assert len(tr.update(Detections.empty(), 2 * DT, looked=WHOLE)) == 0  # two weak sightings: texture
+    for i in range(3):
+        tr.update(weak, (3 + i) * DT, looked=WHOLE)
+    assert len(tr.update(Detections.empty(), 6 * DT, looked=WHOLE)) == 1  # three: held like a face

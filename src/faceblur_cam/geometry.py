@@ -65,6 +65,23 @@ def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) 
     return out.astype(np.float32)
 
 
+def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> np.ndarray:
+    """Boxes that touch the frame edge (within ``pad`` px) extended past it by half their size.
+
+    A face leaving or entering the picture is detected only by its visible part, so its box ends
+    at the edge, where the inscribed ellipse is narrowest: extending the box past the edge makes
+    the ellipse cover the visible part fully (pixels outside the frame are never drawn).
+    """
+    w, h = wh
+    out = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
+    half = (out[:, 2:] - out[:, :2]) / 2
+    out[:, 0] -= np.where(out[:, 0] <= pad, half[:, 0], 0)
+    out[:, 1] -= np.where(out[:, 1] <= pad, half[:, 1], 0)
+    out[:, 2] += np.where(out[:, 2] >= w - pad, half[:, 0], 0)
+    out[:, 3] += np.where(out[:, 3] >= h - pad, half[:, 1], 0)
+    return out
+
+
 def snap_out(xyxy: np.ndarray) -> np.ndarray:
     """Boxes widened to whole pixels (floor the corners' left/top, ceil right/bottom).
 

@@ -19,7 +19,7 @@ from faceblur_cam.detect.change import ChangeDetector
 from faceblur_cam.detect.plan import DetectionPlanner, DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
-from faceblur_cam.geometry import Margin, grow, snap_out
+from faceblur_cam.geometry import Margin, extend_at_edges, grow, snap_out
 from faceblur_cam.redact import Redactor, obscure_frame, style_named
 from faceblur_cam.track import FaceTracker
 
@@ -81,7 +81,7 @@ class ProtectPipeline:
                 self._failures = 0
             self._warm = True
         faces = self.tracker.update(found, frame.t, (w, h), looks(jobs))
-        regions = snap_out(grow(faces.xyxy, self.margin, faces.landmarks))
+        regions = snap_out(extend_at_edges(grow(faces.xyxy, self.margin, faces.landmarks), (w, h)))
         out = self.redactor.redact(image.copy(), regions)
         return PublishedFrame(
             image=out,

@@ -34,12 +34,13 @@ class TrackerConfig:
     growth_per_s: float = 0.6  # unseen box grows by this fraction of its size per second
     max_growth: float = 0.3  # ... up to this fraction per side
     missed_growth: float = 0.15  # ... or this, once a close look found nothing there
-    miss_end_s: float = 0.8  # close looks found nothing there for this long: the cover ends
+    miss_end_s: float = 0.5  # close looks found nothing there for this long: the cover ends
     min_look_px: float = 16.0  # a look is close when the face is at least this tall in its input
     max_predict_s: float = 0.2  # motion is extrapolated for at most this long
     merge_overlap: float = 0.6  # a held cover this much inside another held cover merges into it
     merge_seen: float = 0.4  # ... or this much inside a cover of a face found on this frame
-    weak_score: float = 0.35  # a track born from one detection below this score is tentative
+    weak_score: float = 0.35  # a track seen only with scores below this is tentative ...
+    confirm_hits: int = 3  # ... until it has been found on this many frames
     weak_max_height: float = 0.4  # ... and one taller than this share of the frame is not a face
     shrink_per_s: float = 1.5  # a face box shrinks at most this fraction per second (profile turns)
     match_iou: float = 0.2
@@ -59,6 +60,7 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))  # px/s per coord
     at_edge: bool = False
     hits: int = 1  # frames on which the detector found this face
+    best_score: float = 0.0
     missed_since: float | None = None  # first of the close looks in a row that found nothing
 
     def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
@@ -148,7 +150,7 @@ class FaceTracker:
             if _looked_closely(predicted[i], looked, cfg.min_look_px):
                 if tr.missed_since is None:
                     tr.missed_since = t
-                tentative = tr.hits <= 1 and tr.score < cfg.weak_score
+                tentative = tr.hits < cfg.confirm_hits and max(tr.score, tr.best_score) < cfg.weak_score
                 if tentative or t - tr.missed_since >= cfg.miss_end_s:
                     continue
                 predicted[i] = tr.predict(t, cfg)  # shrunk back: no growth once missed
@@ -228,13 +230,15 @@ class FaceTracker:
         track.landmarks = detections.landmarks[di].copy()
         track.at_edge = self._touches_edge(box)
         track.hits += 1
+        track.best_score = max(track.best_score, track.score)
         track.missed_since = None
 
     def _new_track(self, detections: Detections, di: int, t: float) -> Track:
         self._next_id += 1
         box = detections.xyxy[di].copy()
-        return Track(self._next_id, box, t, float(detections.scores[di]),
-                     detections.landmarks[di].copy(), at_edge=self._touches_edge(box))
+        score = float(detections.scores[di])
+        return Track(self._next_id, box, t, score, detections.landmarks[di].copy(),
+                     at_edge=self._touches_edge(box), best_score=score)
 
     def _touches_edge(self, box: np.ndarray) -> bool:
         if self.frame_wh is None:

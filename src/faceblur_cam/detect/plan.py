@@ -12,8 +12,9 @@ what a look finds depends on its scale. Every frame gets (``balanced``):
   is looked at again on the next ``change_again`` frames, for faces that fade in). When the
   changed areas are too large for ``change_budget`` input pixels, the largest are looked at more
   coarsely (down to the scale of a ``change_min_side`` look);
-- ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a moving or
-  turning face locked at high detail, cheaply; with more faces they take turns);
+- ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a small
+  moving or turning face locked at high detail, cheaply; with more faces they take turns; faces
+  the coarse look sees at ``roi_skip_px`` or more need none);
 - every ``tile_every``-th frame, ``tile``: one tile of a ``tiles x tiles`` grid at ``high_side``
   resolution; the tiles take turns (small faces that were never seen changing).
 
@@ -66,6 +67,7 @@ class PlanConfig:
     roi_context: float = 2.4  # crop side / face box long side
     roi_min: int = 64  # smallest crop side in frame pixels
     roi_max: int = 2  # crops per frame; with more faces they take turns
+    roi_skip_px: float = 24.0  # no crop for a face at least this tall in the coarse whole-frame look
     every_frame_full: bool = False  # thorough: only ``full`` at ``low_side``, every frame
 
 
@@ -164,6 +166,9 @@ class DetectionPlanner:
         cfg = self.config
         w, h = frame_wh
         jobs = []
+        # a face the coarse whole-frame look sees well needs no crop of its own
+        small = np.max(tracks.wh, axis=1) * cfg.low_side / max(w, h) < cfg.roi_skip_px
+        tracks = tracks[np.flatnonzero(small)]
         chosen = np.arange(len(tracks))
         if len(tracks) > cfg.roi_max:  # take turns: a window of roi_max tracks moving each frame
             chosen = (self._roi_turn + np.arange(cfg.roi_max)) % len(tracks)
