@@ -263,6 +263,7 @@ def main() -> None:
             out["speed_640x480"] = speed(pipeline, (640, 480), n)
             out["speed_1280x720"] = speed(pipeline, (1280, 720), n)
             out["speed_1280x720_crowd"] = speed(pipeline, (1280, 720), n, "crowd")
+            out["speed_1920x1080"] = speed(pipeline, (1920, 1080), n)
             if name == "ours":
                 out["engine_1280x720_30fps"] = engine_speed((1280, 720), 5 if args.quick else 10)
         report[name] = out
