@@ -78,7 +78,8 @@ def open_recorder(config: Config) -> FrameSink:
     from faceblur_cam.sinks.recorder import Mp4Recorder, recordings_folder
 
     cam = config.camera
-    return Mp4Recorder.in_folder(recordings_folder(config.recording.folder), (cam.width, cam.height), cam.fps)
+    return Mp4Recorder.in_folder(recordings_folder(config.recording.folder), (cam.width, cam.height), cam.fps,
+                                 audio=config.recording.audio)
 
 
 def build_engine(config: Config, outputs: list[FrameSink],

@@ -24,6 +24,7 @@ Example ``config.toml``::
 
     [recording]
     folder = ""           # empty = <Videos>/FaceBlur Cam
+    audio = "default"     # microphone: "default", an input device's name or number, or "off"
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class OutputConfig:
 @dataclass(frozen=True)
 class RecordingConfig:
     folder: str = ""
+    audio: str = "default"
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"protect.margin: must be between 0.5 and 3.0, got {prot.margin}")
     if prot.plan not in PLANS:
         raise ConfigError(f"protect.plan: must be one of {', '.join(PLANS)}, got {prot.plan!r}")
+    if not config.recording.audio.strip():
+        raise ConfigError('recording.audio: must be "default", "off" or an input device\'s name or number, got ""')
     if not 1 <= prot.detect_budget_ms <= 5000:
         raise ConfigError(f"protect.detect_budget_ms: must be between 1 and 5000, got {prot.detect_budget_ms}")
     return config

@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="start recording what is published to an MP4 at once (works with --no-virtual-camera)")
     p.add_argument("--record-dir", type=Path,
                    help="folder for recordings (default: your Videos folder / FaceBlur Cam)")
+    sound = p.add_mutually_exclusive_group()
+    sound.add_argument("--audio", metavar="DEVICE",
+                       help='microphone recorded with the pictures: "default" (the default), or an input '
+                       "device's name or number")
+    sound.add_argument("--no-audio", action="store_true", help="record pictures only, without sound")
     p.add_argument("--vcam-backend", help=argparse.SUPPRESS)  # "module:Class" for tests
     p.add_argument("--at-login", action="store_true",
                    help="started at login: start quietly, wait for the tray if it is not up yet")
@@ -64,6 +69,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.preview and not args.at_login:
         out = replace(out, preview=True)
     recording = replace(config.recording, folder=str(args.record_dir)) if args.record_dir else config.recording
+    if args.audio or args.no_audio:
+        recording = replace(recording, audio="off" if args.no_audio else args.audio)
     return replace(config, camera=cam, protect=prot, output=out, recording=recording)
 
 

@@ -15,6 +15,10 @@ Timing: the file has a constant frame rate and frames are placed by capture time
 slot without a new frame repeats the previous one. So a recording lasts as long as it ran, even
 when the pipeline makes fewer frames per second than the file has. A pause longer than
 ``MAX_GAP_S`` (e.g. a laptop asleep) is cut out rather than filled.
+
+Sound: with a ``Microphone``, its sound reaches the same ffmpeg on a second pipe as AAC, on the
+frames' clock (``sound_track``); a microphone that cannot be opened is said once and the
+recording has pictures only.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from faceblur_cam.sinks.encoders import (
     find_encoder,
     lower_priority,
 )
+from faceblur_cam.sinks.sound_track import SoundTrackWriter
+from faceblur_cam.sources.microphone import Microphone, MicrophoneUnavailable
 
 __all__ = [
     "Mp4Recorder",
@@ -61,6 +67,21 @@ MAX_GAP_S = 5.0
 DROP_LOG_INTERVAL_S = 5.0
 FILE_CHECK_INTERVAL_S = 0.5  # capture time between checks that the file is still there
 _STOP = object()
+
+
+def open_microphone(audio: str) -> Microphone | None:
+    """The microphone for a recording, or None (``"off"``, unsupported, or it cannot be opened:
+    then a warning says so and the recording has pictures only)."""
+    if audio == "off":
+        return None
+    if os.name != "posix":
+        log.warning("recording sound is not supported on this system yet: recording pictures only")
+        return None
+    try:
+        return Microphone(audio)
+    except MicrophoneUnavailable as exc:
+        log.warning("%s: recording pictures only, without sound", exc)
+        return None
 
 
 def recordings_folder(folder: str = "") -> Path:
@@ -151,6 +172,11 @@ class SlotClock:
         self._last = max(self._last, slot)
         return self._last
 
+    @property
+    def origin(self) -> float | None:
+        """The capture time slot 0 stands for (moves on when a gap is cut); None before a frame."""
+        return self._t0
+
 
 class Mp4Recorder:
     """A ``FrameSink`` writing an H.264 fragmented MP4 at ``path`` (see the module docstring)."""
@@ -164,6 +190,7 @@ class Mp4Recorder:
         fps: float,
         encoder: Encoder | None = None,
         queue_frames: int | None = None,
+        microphone: Microphone | None = None,
     ):
         self.path = Path(path)
         self.wh = wh
@@ -182,9 +209,13 @@ class Mp4Recorder:
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
         self._watch = _watch_handle(self.path)
         self._last_check: float | None = None
+        self._clock = SlotClock(fps)
+        # the microphone's sound reaches ffmpeg on a second pipe (POSIX: an inherited descriptor)
+        sound_r, sound_w = os.pipe() if microphone is not None else (None, None)
         try:
             self._proc = subprocess.Popen(
-                self.encoder.command(wh, fps, self.path),
+                self.encoder.command(wh, fps, self.path, sound_fd=sound_r),
+                pass_fds=() if sound_r is None else (sound_r,),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -194,7 +225,17 @@ class Mp4Recorder:
             )
         except OSError as exc:
             self._close_watch()
+            for fd in (sound_r, sound_w):
+                if fd is not None:
+                    os.close(fd)
+            if microphone is not None:
+                microphone.close()
             raise SinkError(f"cannot start the video encoder ({self.encoder.exe}): {exc}") from exc
+        self._sound: SoundTrackWriter | None = None
+        if microphone is not None and sound_r is not None and sound_w is not None:
+            os.close(sound_r)
+            self._sound = SoundTrackWriter(microphone, sound_w, lambda: self._clock.origin)
+            self._sound.start()
         self.pid = self._proc.pid
         lower_priority(self.pid)
         self._drain = threading.Thread(
@@ -215,12 +256,22 @@ class Mp4Recorder:
         )
 
     @classmethod
-    def in_folder(cls, folder: Path, wh: tuple[int, int], fps: float) -> Mp4Recorder:
-        """A recorder on a new timestamped file in ``folder``; ``SinkError`` if it cannot start."""
+    def in_folder(cls, folder: Path, wh: tuple[int, int], fps: float, audio: str = "off") -> Mp4Recorder:
+        """A recorder on a new timestamped file in ``folder``; ``SinkError`` if it cannot start.
+
+        ``audio``: ``"off"``, ``"default"`` or an input device's name or number. A microphone
+        that cannot be opened is said once (a warning) and the recording has pictures only.
+        """
         encoder = find_encoder()
-        path = new_recording_path(folder)
+        microphone = open_microphone(audio)  # first: the file appears when the recording starts
         try:
-            return cls(path, wh, fps, encoder)
+            path = new_recording_path(folder)
+        except SinkError:
+            if microphone is not None:
+                microphone.close()
+            raise
+        try:
+            return cls(path, wh, fps, encoder, microphone=microphone)
         except SinkError:
             path.unlink(missing_ok=True)
             raise
@@ -258,6 +309,8 @@ class Mp4Recorder:
             log.error("the video encoder is not taking frames; stopping it")
             self._proc.kill()  # the writer's blocked write fails and it exits
         self._writer.join(timeout=10)
+        if self._sound is not None:  # the sound ends with the last frame
+            self._sound.finish(self.frames_written / self.fps)
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -332,7 +385,7 @@ class Mp4Recorder:
 
     # ----------------------------------------------------------------- writer thread
     def _write_loop(self) -> None:
-        clock = SlotClock(self.fps)
+        clock = self._clock
         pending: np.ndarray | None = None
         pending_slot = 0
         stdin = self._proc.stdin

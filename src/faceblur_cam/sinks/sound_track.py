@@ -1,0 +1,121 @@
+"""``SoundTrackWriter``: the microphone's sound as one continuous track on the recording's clock.
+
+Sample ``n`` of the track written to ``fd`` (raw s16le mono 48 kHz, read by the recorder's
+ffmpeg) is the sound captured at ``origin + (n + lead) / SAMPLE_RATE``, where ``origin`` is the
+capture time of the recording's first frame (the recorder's ``SlotClock``) and ``lead`` the
+priming samples the AAC encoder puts in front (a fragmented MP4 has no edit list to hide them:
+players play them, so the track starts that much later on the clock). Measured with a flash
+and a beep through PulseAudio: sound within 15 ms of the picture (the test allows 45).
+
+Blocks that arrive late or overlap are trimmed, gaps (a dropout, a microphone that stopped) are
+filled with silence, so the track always keeps up with the clock: ffmpeg never waits for sound
+to interleave, and fragments reach the disk every second.
+
+Thread rules: one thread of its own; ``start`` and ``finish`` from the recorder's owner thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from faceblur_cam.sources.microphone import SAMPLE_RATE, Microphone, SoundBlock
+
+log = logging.getLogger(__name__)
+
+AAC_LEAD = 1024  # samples of encoder delay (priming) AAC puts before the sound
+TOLERANCE = SAMPLE_RATE // 50  # 20 ms of timing jitter accepted before trimming or filling
+HOLD_S = 0.3  # how long a late block is waited for before silence takes its place
+TICK_S = 0.02
+
+
+class SoundTrackWriter:
+    def __init__(self, microphone: Microphone, fd: int, origin: Callable[[], float | None],
+                 clock: Callable[[], float] = time.monotonic, lead: int = AAC_LEAD):
+        self.microphone = microphone
+        self.written = 0  # samples
+        self.silence = 0  # samples of silence filled in
+        self._fd = fd
+        self._origin = origin
+        self._clock = clock
+        self._lead = lead
+        self._end: int | None = None  # samples to stop at, set by finish()
+        self._stop = threading.Event()
+        self._broken = False
+        self._said_lost = False
+        self._thread = threading.Thread(target=self._run, name="faceblur-sound", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self, seconds: float) -> None:
+        """End the track at ``seconds`` (the video's length), close the pipe, wait for the thread."""
+        self._end = round(seconds * SAMPLE_RATE)
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.microphone.close()
+
+    # ------------------------------------------------------------------------- own thread
+    def _run(self) -> None:
+        waiting: list[SoundBlock] = []
+        try:
+            while not self._stop.is_set():
+                origin = self._origin()
+                if origin is None:  # no frame yet: keep the last moment of sound only
+                    waiting = (waiting + self.microphone.take())[-50:]
+                    self._stop.wait(TICK_S)
+                    continue
+                for block in waiting + self.microphone.take():
+                    self._place(block, origin)
+                waiting = []
+                due = round((self._clock() - origin - HOLD_S) * SAMPLE_RATE) - self._lead
+                self._fill_to(due)
+                self._note_lost()
+                self._stop.wait(TICK_S)
+            origin = self._origin()
+            if origin is not None and self._end is not None:
+                for block in waiting + self.microphone.take():
+                    self._place(block, origin)
+                self._fill_to(self._end - self._lead)
+        except OSError as exc:  # ffmpeg is gone; the recorder reports why
+            log.debug("sound track pipe closed: %s", exc)
+        finally:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+    def _place(self, block: SoundBlock, origin: float) -> None:
+        at = round((block.t - origin) * SAMPLE_RATE) - self._lead
+        pcm = block.pcm
+        if at > self.written + TOLERANCE:  # a gap: silence until the block
+            self._fill_to(at)
+        elif at < self.written - TOLERANCE:  # late or overlapping: what is already written wins
+            pcm = pcm[self.written - at:]
+        self._write(pcm)
+
+    def _fill_to(self, sample: int) -> None:
+        if self._end is not None:
+            sample = min(sample, self._end - self._lead)
+        if sample > self.written:
+            self.silence += sample - self.written
+            self._write(np.zeros(sample - self.written, np.int16))
+
+    def _write(self, pcm: np.ndarray) -> None:
+        if self._end is not None:
+            pcm = pcm[:max(0, self._end - self._lead - self.written)]
+        data = np.ascontiguousarray(pcm, dtype=np.int16).data.cast("B")
+        while data:
+            done = os.write(self._fd, data)
+            data = data[done:]
+        self.written += len(pcm)
+
+    def _note_lost(self) -> None:
+        if self.microphone.failed and not self._said_lost:
+            self._said_lost = True
+            log.warning("%s: the recording goes on without sound", self.microphone.failed)

@@ -1,0 +1,99 @@
+"""``Microphone``: sound from an input device (PortAudio through ``sounddevice``), timestamped.
+
+Thread rules: PortAudio calls ``_callback`` on its own thread; it only copies the block and
+puts it in a bounded queue (dropping, counted, when nobody takes them). ``take`` and ``close``
+run on the recorder's audio thread. Each block carries the ``time.monotonic()`` time of its
+first sample (PortAudio's input latency taken off), the clock frames are stamped with, so a
+recorder can line sound up with pictures.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48000
+BLOCK = 960  # 20 ms
+MAX_QUEUED = 500  # 10 s of blocks
+
+
+class MicrophoneUnavailable(RuntimeError):
+    """No input device could be opened; the message says which and why (for the user)."""
+
+
+@dataclass(frozen=True)
+class SoundBlock:
+    t: float  # monotonic time of the first sample
+    pcm: np.ndarray  # int16 (n,), mono, SAMPLE_RATE
+
+
+def input_device(setting: str) -> str | int | None:
+    """``"default"`` -> PortAudio's default input; a number -> that device index; else a name."""
+    if setting in ("", "default"):
+        return None
+    return int(setting) if setting.isdigit() else setting
+
+
+class Microphone:
+    """Mono 16-bit sound at 48 kHz from ``device`` (see ``input_device``), from now until ``close``."""
+
+    def __init__(self, setting: str = "default", clock: Callable[[], float] = time.monotonic):
+        self.setting = setting
+        self.dropped = 0
+        self.failed: str | None = None  # set when the device stops delivering (unplugged...)
+        self._clock = clock
+        self._queue: queue.Queue[SoundBlock] = queue.Queue(maxsize=MAX_QUEUED)
+        try:
+            import sounddevice as sd
+        except (ImportError, OSError) as exc:  # OSError: the PortAudio library is missing
+            raise MicrophoneUnavailable(f"no sound input support ({exc})") from exc
+        try:
+            self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=BLOCK,
+                                          device=input_device(setting), callback=self._callback, latency="low",
+                                          finished_callback=self._finished)
+            self._stream.start()
+        except Exception as exc:  # sounddevice raises PortAudioError, ValueError (no such device)...
+            raise MicrophoneUnavailable(f"cannot open the microphone {setting!r}: {exc}") from exc
+        self.name = str(getattr(self._stream, "device", setting))
+        log.info("microphone %r open (device %s, latency %.0f ms)", setting, self.name,
+                 float(self._stream.latency) * 1000)
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        now = self._clock()
+        delay = time_info.currentTime - time_info.inputBufferAdcTime
+        if not 0 <= delay < 1:  # no usable timing from the host API: the block just ended
+            delay = frames / SAMPLE_RATE
+        try:
+            self._queue.put_nowait(SoundBlock(now - delay, indata[:, 0].copy()))
+        except queue.Full:
+            self.dropped += 1
+
+    def _finished(self) -> None:
+        if self.failed is None and not getattr(self, "_closing", False):
+            self.failed = "the microphone stopped"
+
+    def take(self) -> list[SoundBlock]:
+        """Every block captured since the last call, oldest first."""
+        blocks = []
+        while True:
+            try:
+                blocks.append(self._queue.get_nowait())
+            except queue.Empty:
+                return blocks
+
+    def close(self) -> None:
+        """Stop capturing. Idempotent."""
+        self._closing = True
+        try:
+            self._stream.stop()
+            self._stream.close()
+        except Exception as exc:  # a device already gone
+            log.debug("closing the microphone: %s", exc)

@@ -1,0 +1,311 @@
+"""Recordings with the microphone's sound: a real PulseAudio server started here (a null sink and
+a pipe source fed with a beep or espeak-ng speech), captured through PortAudio (sounddevice) by
+the recorder a user runs; files checked with ffprobe and by decoding them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(p) for p in ("pulseaudio", "pactl", "ffprobe")),
+    reason="pulseaudio, pulseaudio-utils and ffmpeg (tests/apt-packages.txt) are needed",
+)
+
+RATE = 48000
+FPS = 30
+WH = (320, 240)
+
+
+class PulseServer:
+    """A private PulseAudio server whose default source is a pipe we write sound into, in real time."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.fifo = folder / "mic.fifo"
+        run = folder / "run"
+        run.mkdir()
+        self.env = {"PULSE_RUNTIME_PATH": str(run), "PULSE_SERVER": f"unix:{run / 'native'}",
+                    "PULSE_COOKIE": str(folder / "cookie"), "HOME": str(folder)}
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--use-pid-file=no",
+             "--load=module-native-protocol-unix auth-anonymous=1",
+             "--load=module-null-sink sink_name=speakers",
+             f"--load=module-pipe-source source_name=mic file={self.fifo} format=s16le rate={RATE} channels=1",
+             "--log-target=stderr"],
+            env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not (run / "native").exists() or not self.fifo.exists():
+            assert self.proc.poll() is None, "pulseaudio did not start"
+            assert time.monotonic() < deadline, "pulseaudio did not start in time"
+            time.sleep(0.05)
+        subprocess.run(["pactl", "set-default-source", "mic"], env={**os.environ, **self.env}, check=True, timeout=10)
+        self._fd = os.open(self.fifo, os.O_WRONLY)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._scheduled: list[tuple[float, np.ndarray]] = []  # (monotonic time, pcm)
+        self.start = time.monotonic()
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def play(self, at: float, pcm: np.ndarray) -> None:
+        """Put ``pcm`` (int16 mono 48 kHz) into the microphone at monotonic time ``at``."""
+        with self._lock:
+            self._scheduled.append((at, pcm))
+
+    def _feed(self) -> None:
+        """Write the microphone's sound in 10 ms blocks, paced by the clock: silence, or what was scheduled."""
+        n, block = 0, RATE // 100
+        while not self._stop.is_set():
+            due = self.start + n / RATE
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+            out = np.zeros(block, np.int32)
+            with self._lock:
+                for at, pcm in self._scheduled:
+                    first = round((at - self.start) * RATE)
+                    lo, hi = max(n, first), min(n + block, first + len(pcm))
+                    if lo < hi:
+                        out[lo - n:hi - n] += pcm[lo - first:hi - first]
+            try:
+                os.write(self._fd, np.clip(out, -32768, 32767).astype(np.int16).tobytes())
+            except OSError:
+                return
+            n += block
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        os.close(self._fd)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def pulse(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    for key, value in server.env.items():
+        if key != "HOME":
+            monkeypatch.setenv(key, value)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def beep(seconds: float = 0.2, hz: float = 1000) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (12000 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def sound_of(path: Path) -> np.ndarray:
+    out = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le", "-ac", "1",
+                          "-ar", str(RATE), "-"], capture_output=True, timeout=60, check=True).stdout
+    return np.frombuffer(out, np.int16).astype(np.float32) / 32768
+
+
+def brightness_of(path: Path) -> np.ndarray:
+    """Mean brightness of every decoded frame, in order (frame i is shown at i / FPS)."""
+    out = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
+                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, timeout=60,
+                         check=True).stdout
+    return np.frombuffer(out, np.uint8).reshape(-1, WH[0] * WH[1]).mean(axis=1)
+
+
+def onsets(signal_: np.ndarray, threshold: float, rate: float, min_gap: float) -> list[float]:
+    """Times where ``signal_`` first rises above ``threshold``, at least ``min_gap`` apart."""
+    above = np.nonzero(signal_ > threshold)[0]
+    times: list[float] = []
+    for i in above:
+        if not times or i / rate - times[-1] > min_gap:
+            times.append(i / rate)
+    return times
+
+
+def envelope(sound: np.ndarray, window: int = 48) -> np.ndarray:
+    return np.convolve(np.abs(sound), np.ones(window) / window, mode="same")
+
+
+# ---------------------------------------------------------------------------------- A/V offset
+def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer) -> None:
+    from faceblur_cam.frames import FrameKind, PublishedFrame
+    from faceblur_cam.sinks.recorder import Mp4Recorder, open_microphone
+
+    microphone = open_microphone("default")
+    assert microphone is not None, "the test's PulseAudio source could not be opened"
+    path = tmp_path / "rec.mp4"
+    recorder = Mp4Recorder(path, WH, FPS, microphone=microphone)
+    dark, bright = np.zeros((WH[1], WH[0], 3), np.uint8), np.full((WH[1], WH[0], 3), 255, np.uint8)
+    start = time.monotonic() + 0.3
+    flashes = (30, 75, 120)  # frames 1.0 s, 2.5 s, 4.0 s in
+    for k in flashes:
+        pulse.play(start + k / FPS, beep())
+    try:
+        for k in range(150):
+            t = start + k / FPS
+            if t > time.monotonic():
+                time.sleep(t - time.monotonic())
+            image = bright if any(f <= k < f + 3 for f in flashes) else dark
+            recorder.send(PublishedFrame(image, t, FrameKind.REDACTED, index=k))
+    finally:
+        recorder.close()
+
+    light = brightness_of(path)
+    assert 150 <= len(light) <= 151
+    seen = onsets(light, 128, FPS, 0.5)
+    assert seen == pytest.approx([f / FPS for f in flashes], abs=1e-6)
+    heard = onsets(envelope(sound_of(path)), 0.05, RATE, 0.5)
+    assert len(heard) == len(flashes), heard
+    offsets_ms = [(h - s) * 1000 for h, s in zip(heard, seen)]
+    print("A/V offsets (ms, sound after picture):", [round(o, 1) for o in offsets_ms])
+    assert all(abs(o) <= 45 for o in offsets_ms), offsets_ms
+
+
+# ----------------------------------------------------------------- the real command, with speech
+def speech(text: str = "This is an anonymous interview, recorded with its sound.") -> np.ndarray:
+    """``text`` spoken by espeak-ng, int16 mono 48 kHz."""
+    wav = subprocess.run(["espeak-ng", "--stdout", text], capture_output=True, timeout=60, check=True).stdout
+    pcm = subprocess.run([ffmpeg(), "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
+                         input=wav, capture_output=True, timeout=60, check=True).stdout
+    return np.frombuffer(pcm, np.int16)
+
+
+def camera_stand_in(tmp_path: Path) -> tuple[Path, Path]:
+    """A looping test-pattern video standing in for the camera, and a small config for it."""
+    video = tmp_path / "camera.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", f"testsrc=size={WH[0]}x{WH[1]}:rate={FPS}:duration=4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video)], check=True, timeout=60)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[camera]\nsource = "{video}"\nwidth = {WH[0]}\nheight = {WH[1]}\nfps = {FPS}\n')
+    return video, config
+
+
+def start_recording(tmp_path: Path, pulse: PulseServer, *extra: str) -> tuple[subprocess.Popen[str], float, Path]:
+    """``faceblur-cam run --record`` headless; returns once it says it records (process, that time, folder)."""
+    _video, config = camera_stand_in(tmp_path)
+    folder = tmp_path / "recordings"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, **{k: v for k, v in pulse.env.items() if k != "HOME"}, "HOME": str(home),
+           "XDG_RUNTIME_DIR": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--no-virtual-camera",
+                             "--record", "--record-dir", str(folder), "--config", str(config), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "Recording to ..." (blocks until then)
+    started = time.monotonic()
+    assert line.startswith("Recording to"), (line, proc.poll())
+    return proc, started, folder
+
+
+def stop(proc: subprocess.Popen[str], how: int = signal.SIGINT) -> str:
+    proc.send_signal(how)
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return err
+
+
+def rms(sound: np.ndarray, start: float, end: float) -> float:
+    part = sound[int(start * RATE):int(end * RATE)]
+    return float(np.sqrt(np.mean(part**2))) if len(part) else 0.0
+
+
+def duration_of(path: Path, kind: str) -> float:
+    """Seconds of ``kind`` ("video"/"audio") ffmpeg decodes from ``path`` (last packet's end)."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", kind[0], "-show_entries",
+                             "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    ends = [float(a) + float(b) for a, b in (line.split(",")[:2] for line in result.stdout.split())
+            if a not in ("", "N/A") and b not in ("", "N/A")]
+    return max(ends, default=0.0)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng (apt) missing")
+def test_run_record_holds_the_speech_where_it_was_spoken(tmp_path: Path, pulse: PulseServer) -> None:
+    words = speech()
+    proc, started, folder = start_recording(tmp_path, pulse)
+    try:
+        pulse.play(started + 1.5, words)
+        spoken = len(words) / RATE
+        time.sleep(1.5 + spoken + 1.5)
+    finally:
+        err = stop(proc)
+    assert proc.returncode == 0, err
+    [path] = folder.glob("*.mp4")
+    video, audio = duration_of(path, "video"), duration_of(path, "audio")
+    assert audio > 0, "no sound in the recording"
+    assert abs(video - audio) < 0.2, (video, audio)
+    sound = sound_of(path)
+    loud = rms(sound, 1.5 + 0.5, 1.5 + spoken - 0.5)
+    before, after = rms(sound, 0.0, 1.0), rms(sound, 1.5 + spoken + 0.8, video - 0.1)
+    print(f"speech rms {loud:.4f}, before {before:.5f}, after {after:.5f}")
+    assert loud > 0.02 and before < loud / 20 and after < loud / 20
+    # the speech is there, not just noise: it correlates with what was played
+    n = len(words)
+    played = np.zeros(len(sound), np.float32)
+    played[: min(n, len(sound))] = words[: len(sound)] / 32768
+    corr = np.fft.irfft(np.fft.rfft(sound, 2 * len(sound)) * np.conj(np.fft.rfft(played, 2 * len(sound))))
+    lag = int(np.argmax(np.abs(corr[: len(sound)])))
+    assert abs(lag / RATE - 1.5) < 0.5, lag / RATE
+    assert "without sound" not in err
+
+
+def test_sigkill_while_recording_with_sound_leaves_both_playable(tmp_path: Path, pulse: PulseServer) -> None:
+    proc, started, folder = start_recording(tmp_path, pulse)
+    pulse.play(started + 0.5, beep(seconds=3.0, hz=440))
+    time.sleep(4.0)
+    proc.kill()  # SIGKILL: no clean-up of ours runs; ffmpeg (own session) sees its pipes end
+    proc.communicate(timeout=30)
+    elapsed = time.monotonic() - started
+    [path] = folder.glob("*.mp4")
+    deadline = time.monotonic() + 15  # ffmpeg finishes the file after we are gone
+    while time.monotonic() < deadline and duration_of(path, "audio") < elapsed - 1.5:
+        time.sleep(0.5)
+    video, audio = duration_of(path, "video"), duration_of(path, "audio")
+    assert video >= elapsed - 1.5 and audio >= elapsed - 1.5, (video, audio, elapsed)
+    assert rms(sound_of(path), 1.0, 3.0) > 0.05  # the tone is in it
+
+
+def test_missing_microphone_records_pictures_only_and_says_so_once(tmp_path: Path, pulse: PulseServer) -> None:
+    proc, _started, folder = start_recording(tmp_path, pulse, "--audio", "no such microphone")
+    time.sleep(2.0)
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    [path] = folder.glob("*.mp4")
+    assert duration_of(path, "video") > 1.0 and duration_of(path, "audio") == 0.0
+    assert err.count("without sound") == 1, err
+
+
+def test_no_audio_records_pictures_only_quietly(tmp_path: Path, pulse: PulseServer) -> None:
+    proc, _started, folder = start_recording(tmp_path, pulse, "--no-audio")
+    time.sleep(1.5)
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    [path] = folder.glob("*.mp4")
+    assert duration_of(path, "video") > 0.5 and duration_of(path, "audio") == 0.0
+    assert "sound" not in err
