@@ -148,14 +148,16 @@ def envelope(sound: np.ndarray, window: int = 48) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- A/V offset
-def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer) -> None:
+@pytest.mark.parametrize("disguise", [False, True])
+def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer, disguise: bool) -> None:
     from faceblur_cam.frames import FrameKind, PublishedFrame
     from faceblur_cam.sinks.recorder import Mp4Recorder, open_microphone
+    from faceblur_cam.voice import VoiceDisguise
 
     microphone = open_microphone("default")
     assert microphone is not None, "the test's PulseAudio source could not be opened"
     path = tmp_path / "rec.mp4"
-    recorder = Mp4Recorder(path, WH, FPS, microphone=microphone)
+    recorder = Mp4Recorder(path, WH, FPS, microphone=microphone, voice=VoiceDisguise() if disguise else None)
     dark, bright = np.zeros((WH[1], WH[0], 3), np.uint8), np.full((WH[1], WH[0], 3), 255, np.uint8)
     start = time.monotonic() + 0.3
     flashes = (30, 75, 120)  # frames 1.0 s, 2.5 s, 4.0 s in
@@ -175,11 +177,19 @@ def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer)
     assert 150 <= len(light) <= 151
     seen = onsets(light, 128, FPS, 0.5)
     assert seen == pytest.approx([f / FPS for f in flashes], abs=1e-6)
-    heard = onsets(envelope(sound_of(path)), 0.05, RATE, 0.5)
+    sound = sound_of(path)
+    heard = onsets(envelope(sound), 0.05, RATE, 0.5)
     assert len(heard) == len(flashes), heard
     offsets_ms = [(h - s) * 1000 for h, s in zip(heard, seen)]
-    print("A/V offsets (ms, sound after picture):", [round(o, 1) for o in offsets_ms])
+    print(f"A/V offsets (ms, sound after picture, disguise={disguise}):", [round(o, 1) for o in offsets_ms])
     assert all(abs(o) <= 45 for o in offsets_ms), offsets_ms
+    pitch = dominant_hz(sound[int((heard[0] + 0.05) * RATE):int((heard[0] + 0.15) * RATE)])
+    assert pitch == pytest.approx(1000 * 2 ** (-5 / 12) if disguise else 1000, rel=0.01), pitch
+
+
+def dominant_hz(part: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part)), 16 * len(part)))
+    return float(np.argmax(spectrum) * RATE / (16 * len(part)))
 
 
 # ----------------------------------------------------------------- the real command, with speech
@@ -309,3 +319,16 @@ def test_no_audio_records_pictures_only_quietly(tmp_path: Path, pulse: PulseServ
     [path] = folder.glob("*.mp4")
     assert duration_of(path, "video") > 0.5 and duration_of(path, "audio") == 0.0
     assert "sound" not in err
+
+
+def test_run_record_voice_disguise_shifts_the_voice(tmp_path: Path, pulse: PulseServer) -> None:
+    proc, started, folder = start_recording(tmp_path, pulse, "--voice", "disguise")
+    tone = (8000 * np.sin(2 * np.pi * 220 * np.arange(2 * RATE) / RATE)).astype(np.int16)
+    pulse.play(started + 0.5, tone)
+    time.sleep(3.0)
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    [path] = folder.glob("*.mp4")
+    sound = sound_of(path)
+    assert rms(sound, 1.0, 2.0) > 0.05, "the tone is not in the recording"
+    assert dominant_hz(sound[int(1.0 * RATE):int(2.0 * RATE)]) == pytest.approx(220 * 2 ** (-5 / 12), rel=0.01)

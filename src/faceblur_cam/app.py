@@ -78,8 +78,11 @@ def open_recorder(config: Config) -> FrameSink:
     from faceblur_cam.sinks.recorder import Mp4Recorder, recordings_folder
 
     cam = config.camera
-    return Mp4Recorder.in_folder(recordings_folder(config.recording.folder), (cam.width, cam.height), cam.fps,
-                                 audio=config.recording.audio)
+    from faceblur_cam.voice import VoiceDisguise
+
+    rec = config.recording
+    return Mp4Recorder.in_folder(recordings_folder(rec.folder), (cam.width, cam.height), cam.fps, audio=rec.audio,
+                                 voice=VoiceDisguise() if rec.voice == "disguise" else None)
 
 
 def build_engine(config: Config, outputs: list[FrameSink],

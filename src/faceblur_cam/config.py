@@ -25,6 +25,7 @@ Example ``config.toml``::
     [recording]
     folder = ""           # empty = <Videos>/FaceBlur Cam
     audio = "default"     # microphone: "default", an input device's name or number, or "off"
+    voice = "keep"        # keep | disguise (pitch and formants shifted; see the README)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ else:  # pragma: no cover
 APP_DIR_NAME = "faceblur-cam"
 STYLES = ("blur", "pixelate", "solid")
 SHAPES = ("ellipse", "box")
+VOICES = ("keep", "disguise")
 MAX_WH = (7680, 4320)  # 8K: a camera (or a file standing in for one) larger than this is a typo
 # Above this detector score some of the 43 faces of the dlib stills are no longer covered (all
 # are up to 0.82, 42 at 0.84, 21 at 0.9, 0 at 0.99): a higher threshold switches protection off.
@@ -91,6 +93,7 @@ class OutputConfig:
 class RecordingConfig:
     folder: str = ""
     audio: str = "default"
+    voice: str = "keep"
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"protect.margin: must be between 0.5 and 3.0, got {prot.margin}")
     if prot.plan not in PLANS:
         raise ConfigError(f"protect.plan: must be one of {', '.join(PLANS)}, got {prot.plan!r}")
+    if config.recording.voice not in VOICES:
+        raise ConfigError(f"recording.voice: must be one of {', '.join(VOICES)}, got {config.recording.voice!r}")
     if not config.recording.audio.strip():
         raise ConfigError('recording.audio: must be "default", "off" or an input device\'s name or number, got ""')
     if not 1 <= prot.detect_budget_ms <= 5000:

@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        help='microphone recorded with the pictures: "default" (the default), or an input '
                        "device's name or number")
     sound.add_argument("--no-audio", action="store_true", help="record pictures only, without sound")
+    p.add_argument("--voice", choices=("keep", "disguise"),
+                   help="disguise: record the voice with its pitch and formants shifted, so the speaker is harder "
+                   "to recognise by ear (the words stay; see the README). Default from config: keep")
     p.add_argument("--vcam-backend", help=argparse.SUPPRESS)  # "module:Class" for tests
     p.add_argument("--at-login", action="store_true",
                    help="started at login: start quietly, wait for the tray if it is not up yet")
@@ -71,6 +74,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     recording = replace(config.recording, folder=str(args.record_dir)) if args.record_dir else config.recording
     if args.audio or args.no_audio:
         recording = replace(recording, audio="off" if args.no_audio else args.audio)
+    if args.voice:
+        recording = replace(recording, voice=args.voice)
     return replace(config, camera=cam, protect=prot, output=out, recording=recording)
 
 

@@ -65,14 +65,17 @@ class Encoder:
         kind = f"H.264 ({self.codec})" if self.h264 else "MPEG-4 Part 2 (mp4v), not H.264"
         return f"{kind} with ffmpeg {self.version or '(unknown version)'} at {self.exe}"
 
-    def command(self, wh: tuple[int, int], fps: float, path: Path, sound_fd: int | None = None) -> list[str]:
+    def command(self, wh: tuple[int, int], fps: float, path: Path, sound_fd: int | None = None,
+                sound_filter: str | None = None) -> list[str]:
         """ffmpeg arguments: raw I420 frames (``cv2.COLOR_BGR2YUV_I420``) of size ``wh`` at a
-        constant ``fps`` on stdin; with ``sound_fd``, mono s16le 48 kHz sound on that pipe, to AAC."""
+        constant ``fps`` on stdin; with ``sound_fd``, mono s16le 48 kHz sound on that pipe, to AAC
+        (through ``sound_filter``, an ffmpeg ``-af`` chain such as the voice disguise, if given)."""
         sound_in = sound_out = []
         if sound_fd is not None:
             sound_in = ["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "1",
                         "-i", f"pipe:{sound_fd}"]
-            sound_out = ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k"]
+            sound_out = ["-map", "0:v:0", "-map", "1:a:0", *(["-af", sound_filter] if sound_filter else []),
+                         "-c:a", "aac", "-b:a", "128k"]
         # fmt: off
         return [
             self.exe, "-hide_banner", "-nostats", "-loglevel", "error",

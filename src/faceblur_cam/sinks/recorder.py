@@ -50,7 +50,8 @@ from faceblur_cam.sinks.encoders import (
     lower_priority,
 )
 from faceblur_cam.sinks.sound_track import SoundTrackWriter
-from faceblur_cam.sources.microphone import Microphone, MicrophoneUnavailable
+from faceblur_cam.sources.microphone import SAMPLE_RATE, Microphone, MicrophoneUnavailable
+from faceblur_cam.voice import VoiceDisguise, has_rubberband
 
 __all__ = [
     "Mp4Recorder",
@@ -191,6 +192,7 @@ class Mp4Recorder:
         encoder: Encoder | None = None,
         queue_frames: int | None = None,
         microphone: Microphone | None = None,
+        voice: VoiceDisguise | None = None,
     ):
         self.path = Path(path)
         self.wh = wh
@@ -212,9 +214,13 @@ class Mp4Recorder:
         self._clock = SlotClock(fps)
         # the microphone's sound reaches ffmpeg on a second pipe (POSIX: an inherited descriptor)
         sound_r, sound_w = os.pipe() if microphone is not None else (None, None)
+        # a disguised voice is changed inside ffmpeg: the microphone's own sound is never stored
+        sound_filter = None
+        if voice is not None and microphone is not None:
+            sound_filter = voice.audio_filter(SAMPLE_RATE, has_rubberband(self.encoder.exe))
         try:
             self._proc = subprocess.Popen(
-                self.encoder.command(wh, fps, self.path, sound_fd=sound_r),
+                self.encoder.command(wh, fps, self.path, sound_fd=sound_r, sound_filter=sound_filter),
                 pass_fds=() if sound_r is None else (sound_r,),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
@@ -256,11 +262,13 @@ class Mp4Recorder:
         )
 
     @classmethod
-    def in_folder(cls, folder: Path, wh: tuple[int, int], fps: float, audio: str = "off") -> Mp4Recorder:
+    def in_folder(cls, folder: Path, wh: tuple[int, int], fps: float, audio: str = "off",
+                  voice: VoiceDisguise | None = None) -> Mp4Recorder:
         """A recorder on a new timestamped file in ``folder``; ``SinkError`` if it cannot start.
 
         ``audio``: ``"off"``, ``"default"`` or an input device's name or number. A microphone
         that cannot be opened is said once (a warning) and the recording has pictures only.
+        ``voice``: disguise the voice (see ``faceblur_cam.voice``).
         """
         encoder = find_encoder()
         microphone = open_microphone(audio)  # first: the file appears when the recording starts
@@ -271,7 +279,7 @@ class Mp4Recorder:
                 microphone.close()
             raise
         try:
-            return cls(path, wh, fps, encoder, microphone=microphone)
+            return cls(path, wh, fps, encoder, microphone=microphone, voice=voice)
         except SinkError:
             path.unlink(missing_ok=True)
             raise
