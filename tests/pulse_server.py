@@ -76,6 +76,9 @@ class PulseServer:
             n += block
 
     def close(self) -> None:
+        """Stop feeding and stop the server. Idempotent."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(timeout=5)
         os.close(self._fd)

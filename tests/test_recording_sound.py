@@ -263,3 +263,19 @@ def test_run_record_voice_disguise_shifts_the_voice(tmp_path: Path, pulse: Pulse
     sound = sound_of(path)
     assert rms(sound, 1.0, 2.0) > 0.05, "the tone is not in the recording"
     assert dominant_hz(sound[int(1.0 * RATE):int(2.0 * RATE)]) == pytest.approx(220 * 2 ** (-5 / 12), rel=0.01)
+
+
+def test_microphone_lost_mid_recording_leaves_silence_not_a_stop(tmp_path: Path, pulse: PulseServer) -> None:
+    proc, started, folder = start_recording(tmp_path, pulse)
+    pulse.play(started, beep(seconds=6.0, hz=440))
+    time.sleep(1.5)
+    pulse.close()  # the sound server goes away: the microphone with it
+    time.sleep(2.0)
+    err = stop(proc)
+    assert proc.returncode == 0, err
+    [path] = folder.glob("*.mp4")
+    video, audio = duration_of(path, "video"), duration_of(path, "audio")
+    assert video > 3.0 and abs(video - audio) < 0.2, (video, audio)
+    assert err.count("the recording goes on without sound") == 1, err  # said once
+    sound = sound_of(path)
+    assert rms(sound, 0.3, 1.2) > 0.05 and rms(sound, video - 1.0, video - 0.1) < 0.005
