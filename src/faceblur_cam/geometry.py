@@ -66,19 +66,21 @@ def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) 
 
 
 def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> np.ndarray:
-    """Boxes that touch the frame edge (within ``pad`` px) extended past it by half their size.
+    """Boxes that touch the frame edge (within ``pad`` px) extended past it by half their size,
+    and inwards by a quarter.
 
     A face leaving or entering the picture is detected only by its visible part, so its box ends
     at the edge, where the inscribed ellipse is narrowest: extending the box past the edge makes
-    the ellipse cover the visible part fully (pixels outside the frame are never drawn).
+    the ellipse cover the visible part (pixels outside the frame are never drawn); the inward
+    quarter keeps the ellipse as wide as before on the inner side.
     """
     w, h = wh
     out = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
-    half = (out[:, 2:] - out[:, :2]) / 2
-    out[:, 0] -= np.where(out[:, 0] <= pad, half[:, 0], 0)
-    out[:, 1] -= np.where(out[:, 1] <= pad, half[:, 1], 0)
-    out[:, 2] += np.where(out[:, 2] >= w - pad, half[:, 0], 0)
-    out[:, 3] += np.where(out[:, 3] >= h - pad, half[:, 1], 0)
+    size = out[:, 2:] - out[:, :2]
+    low = out[:, :2] <= pad
+    high = out[:, 2:] >= np.array([w, h], np.float32) - pad
+    out[:, :2] -= size * (0.5 * low + 0.25 * (high & ~low))
+    out[:, 2:] += size * (0.5 * high + 0.25 * (low & ~high))
     return out
 
 
