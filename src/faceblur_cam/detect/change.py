@@ -73,22 +73,23 @@ class ChangeDetector:
         h, w = image.shape[:2]
         scale = cfg.work_side / max(w, h)
         sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
+        if w > 4 * sw and h > 4 * sh:  # cheap: bilinear to twice the size, then exact averaging
+            image = cv2.resize(image, (2 * sw, 2 * sh), interpolation=cv2.INTER_LINEAR)
         small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
         if small.ndim == 2:
             small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
         colour = cv2.GaussianBlur(small.astype(np.float32), (3, 3), 0)
         # exposure and white-balance changes of the whole picture are not changes
-        colour = colour - colour.mean(axis=(0, 1), dtype=np.float32)
+        colour -= np.array(cv2.mean(colour)[:3], np.float32)
         prev, prev_t = self._prev, self._prev_t
         self._prev, self._prev_t = colour, t
         if prev is None or prev.shape != colour.shape or not (0 <= t - prev_t <= cfg.max_gap_s):
             return Change.everything((w, h))
 
         changed, strips, moved, dx, dy = self._compare(prev, colour)
-        grey = colour.mean(axis=2)
         fraction = float(changed.mean()) + sum(float((x2 - x1) * (y2 - y1)) for x1, y1, x2, y2 in strips) / (sw * sh)
         if fraction >= cfg.jump_fraction or (
-                fraction >= cfg.jump_min_fraction and _similarity(grey, moved.mean(axis=2)) < cfg.jump_similarity):
+                fraction >= cfg.jump_min_fraction and _similarity(_grey(colour), _grey(moved)) < cfg.jump_similarity):
             return Change.everything((w, h))
         # a small face that comes slowly out of the distance changes too little from one frame to
         # the next: with a still camera, small areas are also compared with a frame further back
@@ -114,15 +115,15 @@ class ChangeDetector:
         the edges (xyxy cells)."""
         cfg = self.config
         sh, sw = cur.shape[:2]
-        still = np.abs(cur - prev).max(axis=2) > cfg.threshold
+        still = _largest_channel(cv2.absdiff(cur, prev)) > cfg.threshold
         if self._window is None or self._window.shape != (sh, sw):
             self._window = cv2.createHanningWindow((sw, sh), cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(prev.mean(axis=2), cur.mean(axis=2), self._window)
+        (dx, dy), response = cv2.phaseCorrelate(_grey(prev), _grey(cur), self._window)
         if response < cfg.min_response or abs(dx) + abs(dy) < 0.5 or abs(dx) > sw / 4 or abs(dy) > sh / 4:
             return still, [], prev, 0.0, 0.0
         moved = cv2.warpAffine(prev, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (sw, sh),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        changed = np.abs(cur - moved).max(axis=2) > cfg.threshold
+        changed = _largest_channel(cv2.absdiff(cur, moved)) > cfg.threshold
         if changed.sum() >= 0.8 * still.sum():
             return still, [], prev, 0.0, 0.0
         # the strips of picture the motion brought in have no previous picture: all of it is new
@@ -132,6 +133,16 @@ class ChangeDetector:
         for x1, y1, x2, y2 in strips:
             changed[y1:y2, x1:x2] = False
         return changed, strips, moved, float(dx), float(dy)
+
+
+def _grey(colour: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+
+
+def _largest_channel(image: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest of the three channels (numpy's max over the last axis is slow)."""
+    b, g, r = cv2.split(image)
+    return cv2.max(cv2.max(b, g), r)
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
