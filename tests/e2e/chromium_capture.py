@@ -1,12 +1,16 @@
 """Headless Chromium as a web call sees a camera (used by guest_vcam_app.py in the VM).
 
-``capture()`` serves a page on 127.0.0.1 that calls getUserMedia + enumerateDevices (what
-Meet, Teams and Zoom web do), draws a video frame on a canvas and posts the device labels,
-the track label and the frame (PNG data URL) back. Needs Debian's ``chromium``.
+``capture(accept)`` serves a page on 127.0.0.1 that calls getUserMedia + enumerateDevices (what
+Meet, Teams and Zoom web do), then draws a video frame on a canvas twice a second and posts it
+(PNG) until ``accept(png)`` says it is the one (a slow emulated guest shows start-up cards and
+fully obscured frames first: we wait for a frame, not for a time), then posts the device
+labels, the track label, that frame (PNG data URL) and how many frames it took. Needs Debian's
+``chromium``.
 """
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import os
@@ -15,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +33,33 @@ PAGE = b"""<!doctype html><script>
     out.track = stream.getVideoTracks()[0].label;
     const v = document.createElement('video');
     v.muted = true; v.srcObject = stream; await v.play();
-    await new Promise(r => setTimeout(r, 3000));
     const c = document.createElement('canvas');
-    c.width = v.videoWidth; c.height = v.videoHeight;
-    c.getContext('2d').drawImage(v, 0, 0);
-    out.size = [c.width, c.height];
-    out.png = c.toDataURL('image/png');
+    const deadline = Date.now() + Number(new URLSearchParams(location.search).get('wait_ms'));
+    out.frames = 0;
+    while (true) {
+      await new Promise(r => setTimeout(r, 500));
+      if (!v.videoWidth) continue;
+      c.width = v.videoWidth; c.height = v.videoHeight;
+      c.getContext('2d').drawImage(v, 0, 0);
+      out.size = [c.width, c.height];
+      out.png = c.toDataURL('image/png');
+      out.frames += 1;
+      const verdict = await (await fetch('/frame', {method: 'POST', body: out.png})).json();
+      if (verdict.enough || Date.now() > deadline) break;
+    }
   } catch (e) { out.error = String(e); }
   await fetch('/result', {method: 'POST', body: JSON.stringify(out)});
 })();
 </script>"""
 
 
-def capture(timeout: float = 240) -> dict[str, Any]:
-    """Run the page in headless Chromium; the page's answer, or ``{"error": ...}``."""
+def _png(data_url: bytes) -> bytes:
+    return base64.b64decode(data_url.split(b",", 1)[1])
+
+
+def capture(accept: Callable[[bytes], bool] = lambda png: True, timeout: float = 240) -> dict[str, Any]:
+    """Run the page in headless Chromium until it shows a frame ``accept`` takes (or ``timeout``
+    seconds); the page's answer (with the last frame drawn), or ``{"error": ...}``."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         return {"error": "chromium is not installed (run-in-vm --apt chromium)"}
@@ -56,7 +74,15 @@ def capture(timeout: float = 240) -> dict[str, Any]:
             self.wfile.write(PAGE)
 
         def do_POST(self) -> None:
-            result.update(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path == "/frame":
+                answer = json.dumps({"enough": bool(accept(_png(body)))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer)
+                return
+            result.update(json.loads(body))
             self.send_response(204)
             self.end_headers()
             got.set()
@@ -74,7 +100,8 @@ def capture(timeout: float = 240) -> dict[str, Any]:
                     [browser, "--headless", "--no-sandbox", "--disable-gpu",
                      "--use-fake-ui-for-media-stream", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
-                     f"--user-data-dir={profile}", f"http://127.0.0.1:{server.server_address[1]}/"],
+                     f"--user-data-dir={profile}",
+                     f"http://127.0.0.1:{server.server_address[1]}/?wait_ms={int(timeout * 1000 * 0.8)}"],
                     stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
                 answered = got.wait(timeout)
                 os.killpg(proc.pid, signal.SIGKILL)
