@@ -81,10 +81,10 @@ def test_a_changed_area_is_looked_at_again_on_the_next_frames_following_the_came
 def test_large_changed_areas_are_looked_at_more_coarsely_and_a_jump_gets_a_first_look():
     planner = DetectionPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=40_000, change_min_side=400))
     planner.plan(WH, Detections.empty())
-    big = Change(np.array([[0, 0, 600, 400]], np.float32), 0.3, (0.0, 0.0), False)
+    big = Change(np.array([[100, 100, 700, 500]], np.float32), 0.3, (0.0, 0.0), False)
     (job,) = [j for j in planner.plan(WH, Detections.empty(), big) if j.kind == "change"]
-    assert job.crop == (0, 0, 600, 400) and abs(job.scale - (40_000 / 240_000) ** 0.5) < 0.01
-    huge = Change(np.array([[0, 0, 1280, 720]], np.float32), 0.3, (0.0, 0.0), False)
+    assert job.crop == (100, 100, 700, 500) and abs(job.scale - (40_000 / 240_000) ** 0.5) < 0.01
+    huge = Change(np.array([[10, 10, 1270, 710]], np.float32), 0.3, (0.0, 0.0), False)
     (job,) = [j for j in planner.plan(WH, Detections.empty(), huge) if j.kind == "change"]
     assert abs(job.scale - 400 / 1280) < 0.01  # never coarser than a 400 px whole-frame look
     jobs = planner.plan(WH, Detections.empty(), Change.everything(WH))
@@ -126,3 +126,13 @@ def test_thorough_plan_looks_at_the_whole_frame_at_high_resolution_every_frame()
     planner.plan(WH, Detections.empty())
     for _ in range(5):
         assert planner.plan(WH, Detections.empty()) == [DetectJob((0, 0, 1280, 720), 640, "full")]
+
+
+def test_a_coarsely_seen_change_at_the_frame_edge_gets_its_edge_band_looked_at_closely():
+    planner = DetectionPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=20_000, edge_side=640,
+                                          edge_budget=20_000, edge_depth=0.08))
+    planner.plan(WH, Detections.empty())
+    entering = Change(np.array([[0, 200, 500, 700]], np.float32), 0.2, (0.0, 0.0), False)
+    jobs = [j for j in planner.plan(WH, Detections.empty(), entering) if j.kind == "change"]
+    assert [j.crop for j in jobs] == [(0, 200, 500, 700), (0, 200, 102, 700)]
+    assert jobs[0].scale < 0.5 and abs(jobs[1].scale - 0.5) < 0.01

@@ -60,6 +60,9 @@ class PlanConfig:
     change_again: int = 2  # a changed area is looked at again on this many following frames
     change_budget: int = 32_000  # network input pixels for changed areas, per frame ...
     change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
+    edge_side: int = 640  # a coarsely seen changed area at the frame edge: its edge band at this scale
+    edge_depth: float = 0.08  # ... that deep (of the frame's long side)
+    edge_budget: int = 12_000  # network input pixels for such bands, per frame
     tile_every: int = 8  # a tile on every n-th frame (0: never)
     tiles: int = 3
     tile_overlap: float = 0.2
@@ -138,8 +141,10 @@ class DetectionPlanner:
         # scale, large ones (people moving close to the camera) are looked at more coarsely
         areas = (crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])
         floor = min(scale, cfg.change_min_side / max(w, h))
+        edge_scale = min(scale, cfg.edge_side / max(w, h))
         left = float(cfg.change_budget)
-        jobs = []
+        jobs: list[DetectJob] = []
+        bands: list[DetectJob] = []
         for k, i in enumerate(np.argsort(areas, kind="stable")):
             x1, y1, x2, y2 = (int(v) for v in crops[i])
             if x2 - x1 < 8 or y2 - y1 < 8:  # an earlier area the camera's motion took out of the picture
@@ -148,7 +153,36 @@ class DetectionPlanner:
             s = max(floor, min(scale, float(np.sqrt(share / max(float(areas[i]), 1.0)))))
             left -= s * s * float(areas[i])
             jobs.append(DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * s))), "change"))
+            if s < edge_scale:
+                bands += self._edge_bands((x1, y1, x2, y2), frame_wh, edge_scale)
+        # the bands have a budget of their own, shortest first
+        left = float(cfg.edge_budget)
+        for band in sorted(bands, key=lambda j: (j.crop[2] - j.crop[0]) * (j.crop[3] - j.crop[1])):
+            cost = (band.crop[2] - band.crop[0]) * (band.crop[3] - band.crop[1]) * band.scale ** 2
+            if cost <= left:
+                jobs.append(band)
+                left -= cost
         return jobs
+
+    def _edge_bands(self, crop: tuple[int, int, int, int], frame_wh: tuple[int, int],
+                    scale: float) -> list[DetectJob]:
+        """A changed area that touches the frame edge and had to be looked at coarsely: the band
+        along that edge is looked at again at ``scale`` (a face coming into the picture there is
+        only partly visible, which coarse looks miss), within ``edge_budget``."""
+        w, h = frame_wh
+        x1, y1, x2, y2 = crop
+        depth = int(self.config.edge_depth * max(w, h))
+        bands = []
+        if x1 == 0:
+            bands.append((0, y1, min(x2, depth), y2))
+        if x2 == w:
+            bands.append((max(x1, w - depth), y1, w, y2))
+        if y1 == 0:
+            bands.append((x1, 0, x2, min(y2, depth)))
+        if y2 == h:
+            bands.append((x1, max(y1, h - depth), x2, h))
+        return [DetectJob(b, max(32, int(round(max(b[2] - b[0], b[3] - b[1]) * scale))), "change")
+                for b in bands if b[2] - b[0] >= 8 and b[3] - b[1] >= 8]
 
     def _tile_job(self, frame_wh: tuple[int, int]) -> DetectJob:
         cfg = self.config
