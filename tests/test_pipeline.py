@@ -146,3 +146,15 @@ def test_timed_detector_reports_detector_exceptions():
     with pytest.raises(DetectionUnavailable, match="MemoryError"):
         timed(np.zeros((10, 10, 3), np.uint8), [DetectJob((0, 0, 10, 10), 32)])
     timed.close()
+
+
+def test_a_missed_budget_before_the_first_detection_is_not_a_warning_but_later_it_is(caplog):
+    import logging
+
+    det = ScriptedDetector([DetectionUnavailable("late"), [FACE], DetectionUnavailable("late")])
+    p = ProtectPipeline(det)
+    with caplog.at_level(logging.INFO, logger="faceblur_cam.pipeline"):
+        for i in range(3):
+            p.process(frame(i, i))
+    levels = [r.levelno for r in caplog.records if "no detection" in r.getMessage()]
+    assert levels == [logging.INFO, logging.WARNING]  # start-up on a busy machine vs a real hiccup
