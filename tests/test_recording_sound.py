@@ -279,3 +279,26 @@ def test_microphone_lost_mid_recording_leaves_silence_not_a_stop(tmp_path: Path,
     assert err.count("the recording goes on without sound") == 1, err  # said once
     sound = sound_of(path)
     assert rms(sound, 0.3, 1.2) > 0.05 and rms(sound, video - 1.0, video - 0.1) < 0.005
+
+
+def test_a_microphone_that_appears_after_start_is_found(tmp_path_factory: pytest.TempPathFactory,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """PortAudio lists devices once, when it starts: a sound server (or microphone) that comes up
+    later must still be found when a recording opens the microphone."""
+    import sounddevice as sd
+
+    from faceblur_cam.sinks.recorder import open_microphone
+
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/native")
+    sd._terminate()
+    sd._initialize()  # PortAudio started while no sound server runs
+    server = PulseServer(tmp_path_factory.mktemp("late-pulse"))
+    try:
+        for key, value in server.env.items():
+            if key != "HOME":
+                monkeypatch.setenv(key, value)
+        microphone = open_microphone("default")
+        assert microphone is not None
+        microphone.close()
+    finally:
+        server.close()

@@ -42,6 +42,17 @@ def input_device(setting: str) -> str | int | None:
     return int(setting) if setting.isdigit() else setting
 
 
+def _rescan(sd: Any) -> None:
+    """Let PortAudio list the devices afresh: it reads them once, when it starts, so a microphone
+    plugged in (or a sound server started) since then would stay invisible. Only called while we
+    have no stream open (one microphone at a time)."""
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception as exc:  # keep the old list: opening will say what is wrong
+        log.debug("could not rescan the sound devices: %s", exc)
+
+
 class Microphone:
     """Mono 16-bit sound at 48 kHz from ``device`` (see ``input_device``), from now until ``close``."""
 
@@ -55,6 +66,7 @@ class Microphone:
             import sounddevice as sd
         except (ImportError, OSError) as exc:  # OSError: the PortAudio library is missing
             raise MicrophoneUnavailable(f"no sound input support ({exc})") from exc
+        _rescan(sd)
         try:
             self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=BLOCK,
                                           device=input_device(setting), callback=self._callback, latency="low",
