@@ -63,26 +63,34 @@ def encode_720p(folder: Path, frames: int) -> dict[str, float]:
     }
 
 
-def live_720p(folder: Path, seconds: float) -> dict[str, dict[str, float]]:
+def started_engine(config: Any) -> tuple[Any, Any]:
+    """The real engine on ``config`` publishing to the test virtual camera (frames counted, not
+    kept), started and protecting, after a 2 s warm-up: (engine, camera backend)."""
     from faceblur_cam.app import build_engine
-    from faceblur_cam.config import CameraConfig, Config, RecordingConfig
     from faceblur_cam.engine import EngineState
     from faceblur_cam.sinks.fake_vcam import FakeCameraBackend, register
     from faceblur_cam.sinks.vcam import VirtualCameraSink
+
+    os.environ["FACEBLUR_FAKE_VCAM_KEEP"] = "0"  # count frames, do not keep them
+    engine = build_engine(config, [VirtualCameraSink(WH, 30, backend=register())])
+    camera = FakeCameraBackend.instances[-1]
+    engine.start()
+    deadline = time.monotonic() + 120
+    while engine.status().state is not EngineState.PROTECTING and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)  # warm-up
+    return engine, camera
+
+
+def live_720p(folder: Path, seconds: float) -> dict[str, dict[str, float]]:
+    from faceblur_cam.config import CameraConfig, Config, RecordingConfig
 
     config = Config(
         camera=CameraConfig(source=str(CLIP), width=WH[0], height=WH[1], fps=30),
         recording=RecordingConfig(folder=str(folder)),
     )
-    os.environ["FACEBLUR_FAKE_VCAM_KEEP"] = "0"  # count frames, do not keep them
-    engine = build_engine(config, [VirtualCameraSink(WH, 30, backend=register())])
-    camera = FakeCameraBackend.instances[-1]
-    engine.start()
+    engine, camera = started_engine(config)
     try:
-        deadline = time.monotonic() + 120
-        while engine.status().state is not EngineState.PROTECTING and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2)  # warm-up
         results = {"without_recording": measure(camera, seconds)}
         engine.start_recording()
         time.sleep(1)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_recording import CLIP, WH, measure, recorder_pids
+from bench_recording import CLIP, WH, measure, recorder_pids, started_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pulse_server import RATE, PulseServer  # noqa: E402
@@ -36,26 +36,15 @@ def live(folder: Path, seconds: float) -> dict[str, dict[str, float]]:
     from dataclasses import replace
 
     from faceblur_cam import app
-    from faceblur_cam.app import build_engine
     from faceblur_cam.config import CameraConfig, Config, RecordingConfig
-    from faceblur_cam.engine import EngineState
-    from faceblur_cam.sinks.fake_vcam import FakeCameraBackend, register
-    from faceblur_cam.sinks.vcam import VirtualCameraSink
 
     base = Config(camera=CameraConfig(source=str(CLIP), width=WH[0], height=WH[1], fps=30),
                   recording=RecordingConfig(folder=str(folder)))
-    os.environ["FACEBLUR_FAKE_VCAM_KEEP"] = "0"
     results: dict[str, dict[str, float]] = {}
     phases = [("without_recording", None), ("recording_pictures_only", "off"),
               ("recording_with_sound", "default"), ("recording_with_disguised_sound", "disguise")]
-    engine = build_engine(base, [VirtualCameraSink(WH, 30, backend=register())])
-    camera = FakeCameraBackend.instances[-1]
-    engine.start()
+    engine, camera = started_engine(base)
     try:
-        deadline = time.monotonic() + 120
-        while engine.status().state is not EngineState.PROTECTING and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2)
         for name, audio in phases:
             if audio is None:
                 results[name] = measure(camera, seconds)
