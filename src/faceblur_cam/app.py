@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from faceblur_cam import platform
@@ -16,6 +17,7 @@ from faceblur_cam.errors import UserError
 from faceblur_cam.geometry import Margin
 from faceblur_cam.pipeline import ProtectPipeline
 from faceblur_cam.placeholders import PlaceholderCards
+from faceblur_cam.recording_choice import RecordingChoice
 from faceblur_cam.redact import Redactor, style_named
 from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError
@@ -76,21 +78,23 @@ def open_preview() -> FrameSink:
 def open_recorder(config: Config) -> FrameSink:
     """A new recording in the configured folder; raises ``SinkError`` saying why it cannot."""
     from faceblur_cam.sinks.recorder import Mp4Recorder, recordings_folder
-
-    cam = config.camera
     from faceblur_cam.voice import VoiceDisguise
 
-    rec = config.recording
+    cam, rec = config.camera, config.recording
     return Mp4Recorder.in_folder(recordings_folder(rec.folder), (cam.width, cam.height), cam.fps, audio=rec.audio,
                                  voice=VoiceDisguise() if rec.voice == "disguise" else None)
 
 
 def build_engine(config: Config, outputs: list[FrameSink],
-                 preview: Callable[[], FrameSink] = open_preview) -> Engine:
+                 preview: Callable[[], FrameSink] = open_preview,
+                 recording: RecordingChoice | None = None) -> Engine:
     """The live engine: placeholder first, then the model loads on the worker thread.
 
     ``preview`` opens the preview window (the tray passes a GTK one: see ``tray.preview``).
+    ``recording``: the microphone and voice each recording starts with, when the tray can change
+    them (default: ``config.recording`` as it is).
     """
+    choice = recording or RecordingChoice(config.recording)
 
     def source_factory() -> FrameSource:
         try:
@@ -104,7 +108,7 @@ def build_engine(config: Config, outputs: list[FrameSink],
         placeholders=PlaceholderCards((config.camera.width, config.camera.height)),
         outputs=outputs,
         open_preview=preview,
-        open_recorder=lambda: open_recorder(config),
+        open_recorder=lambda: open_recorder(replace(config, recording=choice.current())),
         reopen_output=(lambda: open_virtual_camera(config)) if config.output.virtual_camera else None,
         fps=config.camera.fps,
         quit_when_source_ends=True,
