@@ -302,3 +302,87 @@ def test_a_microphone_that_appears_after_start_is_found(tmp_path_factory: pytest
         microphone.close()
     finally:
         server.close()
+
+
+# ----------------------------------------------------------------- choosing the sound: tray and devices
+def test_devices_lists_the_microphones_recordings_can_use(tmp_path: Path, pulse: PulseServer) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    out = subprocess.run([sys.executable, "-m", "faceblur_cam", "devices"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout[out.stdout.index("Microphones"):]
+    assert '"pulse"' in text and '"default"' in text, text  # PortAudio reaches the server through ALSA's plugin
+    assert "Recordings take sound from: the system default" in text
+
+
+def test_the_tray_sound_choice_reaches_the_recording(tmp_path: Path, pulse: PulseServer) -> None:
+    """Menu items built from the real microphone list, clicked through ``TrayActions``, change what
+    the next recording of the real engine takes: a device with the voice disguised, then none."""
+    from faceblur_cam.app import build_engine
+    from faceblur_cam.config import CameraConfig, Config, RecordingConfig
+    from faceblur_cam.engine import EngineState
+    from faceblur_cam.recording_choice import RecordingChoice
+    from faceblur_cam.sources.microphone import list_microphones
+    from faceblur_cam.tray.actions import TrayActions
+    from faceblur_cam.tray.menu import TrayFlags, build_menu
+
+    video, _config = camera_stand_in(tmp_path)
+    folder = tmp_path / "recordings"
+    config = Config(camera=CameraConfig(source=str(video), width=WH[0], height=WH[1], fps=FPS),
+                    recording=RecordingConfig(folder=str(folder), audio="off"))
+    choice = RecordingChoice(config.recording)
+    engine = build_engine(config, [], recording=choice)
+    actions = TrayActions(engine, autostart=None, folder=folder, open_folder=lambda _p: None, notify=print,
+                          on_quit=lambda: None, recording=choice, list_microphones=list_microphones)
+
+    def menu() -> dict[str, object]:
+        mics, audio, disguise = actions.sound_choice()
+        items = build_menu(engine.status(), TrayFlags(can_record=True, microphones=mics, audio=audio,
+                                                      disguise=disguise))
+        (sound,) = [i for i in items if i.text == "Microphone"]
+        return {i.text: i for i in (*items, *sound.submenu) if i.action is not None}
+
+    def record(seconds: float, sound: np.ndarray | None = None) -> Path:
+        before = set(folder.glob("*.mp4"))
+        engine.start_recording()
+        deadline = time.monotonic() + 10
+        while not engine.status().recording:
+            assert time.monotonic() < deadline, "the recording did not start"
+            time.sleep(0.05)
+        if sound is not None:
+            pulse.play(time.monotonic() + 0.5, sound)
+        time.sleep(seconds)
+        engine.stop_recording()
+        while engine.status().recording:
+            time.sleep(0.05)
+        (path,) = set(folder.glob("*.mp4")) - before
+        return path
+
+    thread = actions.find_microphones(then=lambda: None)
+    assert thread is not None
+    thread.join(30)
+    items = menu()
+    assert "pulse" in items and items["Off: pictures only"].checked  # type: ignore[attr-defined]
+    actions.perform(items["pulse"])  # type: ignore[arg-type]
+    actions.perform(items["Disguise voice"])  # type: ignore[arg-type]
+    items = menu()
+    assert items["pulse"].checked and items["Disguise voice"].checked  # type: ignore[attr-defined]
+    assert choice.current().audio == "pulse" and choice.current().voice == "disguise"
+    engine.start()
+    try:
+        deadline = time.monotonic() + 60
+        while engine.status().state is not EngineState.PROTECTING:
+            assert time.monotonic() < deadline, "protection did not start"
+            time.sleep(0.05)
+        tone = (8000 * np.sin(2 * np.pi * 220 * np.arange(2 * RATE) / RATE)).astype(np.int16)
+        disguised = record(3.0, tone)
+        sound = sound_of(disguised)
+        assert rms(sound, 1.0, 2.0) > 0.05, "the tone is not in the recording"
+        assert dominant_hz(sound[int(1.0 * RATE):int(2.0 * RATE)]) == pytest.approx(220 * 2 ** (-5 / 12), rel=0.01)
+
+        actions.perform(menu()["Off: pictures only"])  # type: ignore[arg-type]
+        silent = record(1.5)
+        assert duration_of(silent, "video") > 0.5 and duration_of(silent, "audio") == 0.0
+    finally:
+        engine.quit()
+        assert engine.wait(15)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,9 +24,11 @@ from fake_engine_parts import PatternSource, Rig
 from pystray import _base
 
 from faceblur_cam.autostart import get_autostart
-from faceblur_cam.config import Config
+from faceblur_cam.config import Config, RecordingConfig
 from faceblur_cam.engine import EngineState
+from faceblur_cam.recording_choice import RecordingChoice
 from faceblur_cam.sources import SourceError
+from faceblur_cam.sources.microphone import InputDevice
 from faceblur_cam.tray import runner
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.adapter import STATUS_TEXT_REFRESH_S, TrayIcon, TrayView, menu_needs_rebuild
@@ -68,13 +71,13 @@ BACKEND = TrayBackend("recording", SimpleNamespace(Icon=RecordingIcon, Menu=pyst
 class Tray:
     """A TrayIcon on a Rig's engine, its loop on a thread (the fake backend does not care)."""
 
-    def __init__(self, rig: Rig, tmp_path: Path):
+    def __init__(self, rig: Rig, tmp_path: Path, **sound: Any):
         self.rig = rig
         self.opened: list[Path] = []
         self.folder = tmp_path / "Videos" / "FaceBlur Cam"
         self.actions = TrayActions(rig.engine, autostart=get_autostart(), folder=self.folder,
                                    open_folder=self.opened.append, notify=lambda m: None,
-                                   on_quit=lambda: self.icon.stop())
+                                   on_quit=lambda: self.icon.stop(), **sound)
         self.icon = TrayIcon(BACKEND, rig.engine.status(), self.actions)
         rig.engine.subscribe(self.icon.on_status)
         self.pystray_icon: RecordingIcon = self.icon._icon
@@ -96,6 +99,12 @@ class Tray:
         item = self.item(text, menu)
         assert item.enabled, f"{text} is disabled"
         item(self.pystray_icon)
+
+    def wait_until(self, predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
 
     def wait_menu(self, text: str, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -156,6 +165,49 @@ def test_menu_clicks_drive_the_engine_and_the_icon_follows(tmp_path: Path) -> No
         assert not tray.thread.is_alive()
         assert rig.engine.wait(5)
     rig.assert_never_raw()
+
+
+def test_the_microphone_menu_is_listed_when_the_icon_shows_and_follows_clicks(tmp_path: Path) -> None:
+    listed: list[int] = []
+    mics = [InputDevice("USB Mic", "USB Mic", default=True)]
+
+    def list_microphones() -> list[InputDevice]:
+        listed.append(1)
+        return list(mics)
+
+    choice = RecordingChoice(RecordingConfig())
+    with Rig(recorder=True) as rig:
+        tray = Tray(rig, tmp_path, recording=choice, list_microphones=list_microphones)
+        tray.wait_until(lambda: "USB Mic" in [i.text for i in tray.item("Microphone").submenu],
+                        "the microphones were not listed when the icon showed")
+        assert tray.texts()[1:5] == ["Pause", "Start recording", "Microphone", "Disguise voice"]
+
+        def checked() -> list[str]:
+            return [i.text for i in tray.item("Microphone").submenu if i.checked]
+
+        assert checked() == ["System default (USB Mic)"]
+        tray.click("USB Mic", parent="Microphone")
+        assert choice.current().audio == "USB Mic"
+        tray.wait_until(lambda: checked() == ["USB Mic"], "the radio did not move")
+        tray.click("Disguise voice")
+        assert choice.current().voice == "disguise"
+        tray.wait_until(lambda: tray.item("Disguise voice").checked, "the box did not tick")
+
+        mics.append(InputDevice("Headset", "Headset"))  # plugged in: found on asking again
+        tray.click("Look for microphones again", parent="Microphone")
+        tray.wait_until(lambda: "Headset" in [i.text for i in tray.item("Microphone").submenu], "not found again")
+
+        tray.click("Start recording")
+        rig.wait_for(lambda s: s.recording)
+        tray.wait_until(lambda: not tray.item("Headset", tray.item("Microphone").submenu).enabled,
+                        "the choice stayed changeable while recording")
+        assert not tray.item("Disguise voice").enabled
+        before = len(listed)
+        tray.click("Stop recording")
+        tray.wait_until(lambda: len(listed) > before, "the list was not read again after the recording")
+        tray.wait_until(lambda: tray.item("Headset", tray.item("Microphone").submenu).enabled, "still greyed")
+        tray.click("Quit")
+        tray.thread.join(5)
 
 
 def test_start_at_login_shows_and_changes_the_real_entry(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from faceblur_cam.engine import EngineState, EngineStatus, PreviewClosed, RecordingFailed
+from faceblur_cam.sources.microphone import InputDevice
 from faceblur_cam.tray.icons import load_icon
 from faceblur_cam.tray.menu import (
     Action,
@@ -168,3 +171,58 @@ def test_state_icons_are_told_apart_by_colour_at_16px() -> None:
     assert len(set(colours.values())) == 3
     assert colours["error"][0] > 150 and colours["error"][1] < 80  # red
     assert colours["paused"][0] > 150 and colours["paused"][2] < 60  # amber
+
+
+# ----------------------------------------------------------------- the next recording's sound
+MICS = (InputDevice("USB Audio Mic", "USB Audio Mic", default=True), InputDevice("4", "Webcam Mic"))
+SOUND = TrayFlags(can_record=True, can_preview=True, autostart=False, microphones=MICS, audio="default")
+
+
+def submenu(items: tuple[MenuItem, ...], text: str) -> tuple[MenuItem, ...]:
+    (item,) = [i for i in items if i.text == text]
+    return item.submenu
+
+
+def test_microphone_menu_lists_the_inputs_and_checks_the_one_recordings_use() -> None:
+    menu = build_menu(status(), SOUND)
+    assert texts(menu)[1:4] == ["Pause", "Start recording", "Microphone"]
+    assert texts(menu)[4] == "Disguise voice"
+    mics = submenu(menu, "Microphone")
+    assert texts(mics) == ["System default (USB Audio Mic)", "USB Audio Mic", "Webcam Mic", "Off: pictures only",
+                           "Look for microphones again"]
+    assert [i.text for i in mics if i.checked] == ["System default (USB Audio Mic)"]
+    assert all(i.radio and i.enabled for i in mics if i.action is Action.MICROPHONE)
+    # a device is chosen by what the config and --audio take: its name, or its number when names repeat
+    assert [i.arg for i in mics if i.action is Action.MICROPHONE] == ["default", "USB Audio Mic", "4", "off"]
+    assert find(mics, Action.FIND_MICROPHONES).enabled
+    disguise = find(menu, Action.DISGUISE_VOICE)
+    assert disguise.checked is False and disguise.arg is True and disguise.enabled
+
+
+def test_a_chosen_microphone_that_is_gone_is_still_shown_as_the_choice() -> None:
+    flags = replace(SOUND, audio="Headset", disguise=True)
+    menu = build_menu(status(), flags)
+    mics = submenu(menu, "Microphone")
+    assert [i.text for i in mics if i.checked] == ["Headset (not found)"]
+    disguise = find(menu, Action.DISGUISE_VOICE)
+    assert disguise.checked is True and disguise.arg is False
+
+
+def test_sound_choices_are_greyed_while_recording_and_disguise_needs_a_microphone() -> None:
+    menu = build_menu(status(recording=True), SOUND)
+    mics = submenu(menu, "Microphone")
+    assert not any(i.enabled for i in mics if i.action is Action.MICROPHONE)  # a recording keeps its sound
+    assert [i.text for i in mics if i.checked] == ["System default (USB Audio Mic)"]
+    assert not find(menu, Action.DISGUISE_VOICE).enabled
+    off = build_menu(status(), replace(SOUND, audio="off"))
+    assert not find(off, Action.DISGUISE_VOICE).enabled
+    assert [i.text for i in submenu(off, "Microphone") if i.checked] == ["Off: pictures only"]
+
+
+def test_no_sound_menu_where_recordings_cannot_take_sound() -> None:
+    assert "Microphone" not in texts(build_menu(status(), replace(SOUND, microphones=None)))
+    assert "Microphone" not in texts(build_menu(status(), replace(SOUND, can_record=False)))
+    none_found = submenu(build_menu(status(), replace(SOUND, microphones=())), "Microphone")
+    assert texts(none_found) == ["No microphone found", "System default", "Off: pictures only",
+                                 "Look for microphones again"]
+    assert not none_found[0].enabled

@@ -238,7 +238,10 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
 
         # "Show preview": a GTK window (OpenCV's Qt window would crash next to the GTK tray)
         desktop.open_menu("06-menu-preview")
-        desktop.xdotool("key", "Down", "Down", "Down")  # Pause, Start recording, Style
+        desktop.xdotool("key", "Down", "Down", "Down", "Right")  # Pause, Start recording, Microphone: open it
+        time.sleep(0.5)
+        desktop.screenshot("06b-menu-microphone")  # the next recording's microphone, to look at
+        desktop.xdotool("key", "Left", "Down", "Down")  # back; Disguise voice, Style
         desktop.choose("Down")  # Show preview
         wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 10, app)
         time.sleep(1.0)

@@ -177,6 +177,7 @@ def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
 
 def run_live(args: argparse.Namespace) -> int:
     from faceblur_cam.app import build_engine
+    from faceblur_cam.recording_choice import RecordingChoice
 
     config = config_from_args(args)
     check_source(config.camera.source)
@@ -197,12 +198,13 @@ def run_live(args: argparse.Namespace) -> int:
     record_only = not outputs and not config.output.preview
     if record_only and not args.record:
         raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
+    recording = RecordingChoice(config.recording)  # the tray may change its microphone and voice
     if args.no_tray:
-        engine = build_engine(config, outputs)
+        engine = build_engine(config, outputs, recording=recording)
     else:  # OpenCV's preview window crashes next to a GTK tray: let the tray pick the preview
         from faceblur_cam.tray.preview import open_tray_preview
 
-        engine = build_engine(config, outputs, preview=open_tray_preview)
+        engine = build_engine(config, outputs, preview=open_tray_preview, recording=recording)
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))
@@ -221,7 +223,8 @@ def run_live(args: argparse.Namespace) -> int:
     from faceblur_cam.tray import run_tray
 
     pending = next((sink for sink in outputs if isinstance(sink, PendingVirtualCamera)), None)
-    return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending)
+    return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending,
+                    recording=recording)
 
 
 def claim_instance() -> InstanceLock | None:

@@ -50,7 +50,7 @@ from faceblur_cam.sinks.encoders import (
     lower_priority,
 )
 from faceblur_cam.sinks.sound_track import SoundTrackWriter
-from faceblur_cam.sources.microphone import SAMPLE_RATE, Microphone, MicrophoneUnavailable
+from faceblur_cam.sources.microphone import SAMPLE_RATE, SOUND_SUPPORTED, Microphone, MicrophoneUnavailable
 from faceblur_cam.voice import VoiceDisguise, has_rubberband
 
 __all__ = [
@@ -75,7 +75,7 @@ def open_microphone(audio: str) -> Microphone | None:
     then a warning says so and the recording has pictures only)."""
     if audio == "off":
         return None
-    if os.name != "posix":
+    if not SOUND_SUPPORTED:
         log.warning("recording sound is not supported on this system yet: recording pictures only")
         return None
     try:

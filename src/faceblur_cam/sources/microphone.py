@@ -10,9 +10,12 @@ recorder can line sound up with pictures.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# recordings take sound where the recorder's ffmpeg can read it from a pipe (not on Windows yet)
+SOUND_SUPPORTED = os.name == "posix"
 SAMPLE_RATE = 48000
 BLOCK = 960  # 20 ms
 MAX_QUEUED = 500  # 10 s of blocks
@@ -42,6 +47,51 @@ def input_device(setting: str) -> str | int | None:
     return int(setting) if setting.isdigit() else setting
 
 
+@dataclass(frozen=True)
+class InputDevice:
+    """A microphone as the user picks it (``faceblur-cam devices``, the tray's Microphone menu)."""
+
+    setting: str  # what ``[recording] audio`` and ``--audio`` take to pick exactly this device
+    name: str
+    default: bool = False  # the system's default input
+
+
+def input_devices(devices: Sequence[Mapping[str, Any]], host_api: Mapping[str, Any]) -> list[InputDevice]:
+    """The inputs of ``host_api`` (PortAudio's default one) among ``devices`` (``query_devices()``).
+
+    Only one host API: Windows lists each microphone once per API (MME, DirectSound, WASAPI...).
+    A device is picked by its name; by its number where two share a name (numbers change when
+    devices come and go, names do not).
+    """
+    members = [i for i in host_api.get("devices", ()) if devices[i]["max_input_channels"] > 0]
+    counts = Counter(devices[i]["name"] for i in members)
+    return [InputDevice(setting=devices[i]["name"] if counts[devices[i]["name"]] == 1 else str(i),
+                        name=devices[i]["name"], default=i == host_api.get("default_input_device", -1))
+            for i in members]
+
+
+def list_microphones() -> list[InputDevice]:
+    """The microphones there are now (listed afresh unless one is recording): ``MicrophoneUnavailable``
+    when this system has no sound input support."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as exc:
+        raise MicrophoneUnavailable(f"no sound input support ({exc})") from exc
+    with _portaudio:
+        if _streams_open == 0:
+            _rescan(sd)
+        try:
+            return input_devices(sd.query_devices(), sd.query_hostapis(sd.default.hostapi))
+        except Exception as exc:  # PortAudioError: no host API at all
+            raise MicrophoneUnavailable(f"cannot list the microphones: {exc}") from exc
+
+
+# PortAudio can only be restarted (to see new devices) while no stream is open: opening, listing
+# and closing take this lock and keep the count
+_portaudio = threading.Lock()
+_streams_open = 0
+
+
 def _rescan(sd: Any) -> None:
     """Let PortAudio list the devices afresh: it reads them once, when it starts, so a microphone
     plugged in (or a sound server started) since then would stay invisible. Only called while we
@@ -61,19 +111,28 @@ class Microphone:
         self.dropped = 0
         self.failed: str | None = None  # set when the device stops delivering (unplugged...)
         self._clock = clock
+        self._closing = False
         self._queue: queue.Queue[SoundBlock] = queue.Queue(maxsize=MAX_QUEUED)
         try:
             import sounddevice as sd
         except (ImportError, OSError) as exc:  # OSError: the PortAudio library is missing
             raise MicrophoneUnavailable(f"no sound input support ({exc})") from exc
-        _rescan(sd)
+        global _streams_open
+        with _portaudio:
+            if _streams_open == 0:
+                _rescan(sd)
+            try:
+                self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=BLOCK,
+                                              device=input_device(setting), callback=self._callback, latency="low",
+                                              finished_callback=self._finished)
+            except Exception as exc:  # sounddevice raises PortAudioError, ValueError (no such device)...
+                raise MicrophoneUnavailable(f"cannot open the microphone {setting!r}: {exc}") from exc
+            _streams_open += 1
         try:
-            self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=BLOCK,
-                                          device=input_device(setting), callback=self._callback, latency="low",
-                                          finished_callback=self._finished)
             self._stream.start()
-        except Exception as exc:  # sounddevice raises PortAudioError, ValueError (no such device)...
-            raise MicrophoneUnavailable(f"cannot open the microphone {setting!r}: {exc}") from exc
+        except Exception as exc:
+            self.close()
+            raise MicrophoneUnavailable(f"cannot start the microphone {setting!r}: {exc}") from exc
         self.name = str(getattr(self._stream, "device", setting))
         log.info("microphone %r open (device %s, latency %.0f ms)", setting, self.name,
                  float(self._stream.latency) * 1000)
@@ -89,7 +148,7 @@ class Microphone:
             self.dropped += 1
 
     def _finished(self) -> None:
-        if self.failed is None and not getattr(self, "_closing", False):
+        if self.failed is None and not self._closing:
             self.failed = "the microphone stopped"
 
     def take(self) -> list[SoundBlock]:
@@ -103,9 +162,14 @@ class Microphone:
 
     def close(self) -> None:
         """Stop capturing. Idempotent."""
-        self._closing = True
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except Exception as exc:  # a device already gone
-            log.debug("closing the microphone: %s", exc)
+        global _streams_open
+        with _portaudio:
+            if self._closing:
+                return
+            self._closing = True
+            try:
+                self._stream.stop()
+                self._stream.close()
+            except Exception as exc:  # a device already gone
+                log.debug("closing the microphone: %s", exc)
+            _streams_open -= 1

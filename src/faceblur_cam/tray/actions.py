@@ -1,19 +1,24 @@
-"""What a tray menu click does: engine commands, the login entry, the recordings folder.
+"""What a tray menu click does: engine commands, the login entry, the recordings folder, the
+next recording's microphone and voice.
 
 Thread rule: ``perform`` runs on the tray (main) thread. Engine commands are queued and return
-at once; the login entry and the folder are small, quick operations. Failures are reported
-through ``notify`` (never raised into the tray's event loop).
+at once; the login entry and the folder are small, quick operations; listing the microphones
+(which restarts PortAudio) runs on a thread of its own. Failures are reported through
+``notify`` (never raised into the tray's event loop).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from faceblur_cam.autostart import Autostart
 from faceblur_cam.engine import Engine
 from faceblur_cam.errors import UserError
+from faceblur_cam.recording_choice import RecordingChoice
+from faceblur_cam.sources.microphone import InputDevice, MicrophoneUnavailable
 from faceblur_cam.tray.menu import Action, MenuItem
 from faceblur_cam.tray.vcam_setup import VcamSetup
 
@@ -33,7 +38,11 @@ class TrayActions:
         notify: Callable[[str], None],
         on_quit: Callable[[], None],
         vcam_setup: VcamSetup | None = None,
+        recording: RecordingChoice | None = None,
+        list_microphones: Callable[[], list[InputDevice]] | None = None,
     ):
+        """``recording`` and ``list_microphones``: the tray chooses the next recording's microphone
+        and voice (absent: no sound menu)."""
         self._engine = engine
         self._autostart = autostart
         self._folder = folder
@@ -41,6 +50,10 @@ class TrayActions:
         self._notify = notify
         self._on_quit = on_quit
         self._vcam_setup = vcam_setup
+        self._recording = recording
+        self._list_microphones = list_microphones
+        self._mics_lock = threading.Lock()
+        self._microphones: tuple[InputDevice, ...] | None = None  # guarded by _mics_lock; None: not listed
 
     @property
     def can_record(self) -> bool:
@@ -66,6 +79,40 @@ class TrayActions:
         setup = self._vcam_setup
         return setup.explanation if setup is not None and setup.needed() else None
 
+    def sound_choice(self) -> tuple[tuple[InputDevice, ...] | None, str, bool]:
+        """(the microphones last listed or None without sound recording, the chosen audio setting,
+        voice disguised). Any thread; cheap."""
+        if self._recording is None or self._list_microphones is None or not self.can_record:
+            return None, "off", False
+        settings = self._recording.current()
+        with self._mics_lock:
+            mics = self._microphones
+        return mics if mics is not None else (), settings.audio, settings.voice == "disguise"
+
+    def find_microphones(self, then: Callable[[], None]) -> threading.Thread | None:
+        """List the input devices again on a thread of its own, then call ``then`` (on that thread)."""
+        lister = self._list_microphones
+        if lister is None or self._recording is None:
+            return None
+
+        def work() -> None:
+            try:
+                mics: tuple[InputDevice, ...] = tuple(lister())
+            except MicrophoneUnavailable as exc:
+                log.warning("cannot list the microphones: %s", exc)
+                mics = ()
+            except Exception:  # never let a sound library problem take the tray down
+                log.exception("listing the microphones failed")
+                mics = ()
+            log.info("microphones: %s", ", ".join(m.name for m in mics) or "none")
+            with self._mics_lock:
+                self._microphones = mics
+            then()
+
+        thread = threading.Thread(target=work, name="find-microphones", daemon=True)
+        thread.start()
+        return thread
+
     def perform(self, item: MenuItem) -> None:
         action, arg = item.action, item.arg
         log.info("tray: %s%s", action.value if action else "-", f" {arg}" if arg is not None else "")
@@ -80,6 +127,10 @@ class TrayActions:
             engine.stop_recording()
         elif action is Action.STYLE:
             engine.set_style(str(arg))
+        elif action is Action.MICROPHONE and self._recording is not None:
+            self._recording.choose_audio(str(arg))
+        elif action is Action.DISGUISE_VOICE and self._recording is not None:
+            self._recording.choose_voice("disguise" if arg else "keep")
         elif action is Action.PREVIEW:
             engine.set_preview(bool(arg))
         elif action is Action.AUTOSTART:

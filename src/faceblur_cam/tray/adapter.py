@@ -37,6 +37,8 @@ from faceblur_cam.tray.menu import (
 
 log = logging.getLogger(__name__)
 
+# clicks that change what the flags show (the menu is redrawn from them)
+FLAG_ACTIONS = frozenset({Action.AUTOSTART, Action.MICROPHONE, Action.DISGUISE_VOICE})
 STATUS_TEXT_REFRESH_S = 5.0  # fps/face counts alone rebuild the menu at most this often
 
 
@@ -88,8 +90,10 @@ class TrayIcon:
 
     @staticmethod
     def _read_flags(actions: TrayActions) -> TrayFlags:
+        microphones, audio, disguise = actions.sound_choice()
         return TrayFlags(can_record=actions.can_record, can_preview=actions.can_preview,
-                         autostart=actions.autostart_enabled(), vcam_missing=actions.vcam_missing())
+                         autostart=actions.autostart_enabled(), vcam_missing=actions.vcam_missing(),
+                         microphones=microphones, audio=audio, disguise=disguise)
 
     # ------------------------------------------------------------------ main thread
     def run(self) -> None:
@@ -107,12 +111,13 @@ class TrayIcon:
         icon.visible = True
         self._icon_was_shown = True
         log.info("tray icon shown (%s backend)", self._backend.name)
+        self._actions.find_microphones(then=self.refresh_flags)
 
     def stop(self) -> None:
         self._icon.stop()
 
     def refresh_flags(self) -> None:
-        """Re-read the flags (after "Start at login" changed) and redraw the menu."""
+        """Re-read the flags (after "Start at login" or the sound changed) and redraw the menu. Any thread."""
         flags = self._read_flags(self._actions)
         with self._lock:
             self._flags = flags
@@ -130,8 +135,11 @@ class TrayIcon:
 
     def _clicked(self, item: MenuItem, _icon: Any, _pystray_item: Any) -> None:
         try:
+            if item.action is Action.FIND_MICROPHONES:
+                self._actions.find_microphones(then=self.refresh_flags)
+                return
             self._actions.perform(item)
-            if item.action is Action.AUTOSTART:
+            if item.action in FLAG_ACTIONS:
                 self.refresh_flags()
         except Exception:  # never let a click take the tray loop down
             log.exception("menu action %s failed", item.action)
@@ -173,6 +181,8 @@ class TrayIcon:
             if flags_changed:
                 self._flags = replace(self._flags, vcam_missing=missing)
         self._update(force_menu=flags_changed)
+        if before.recording and not status.recording:  # the microphone is free: see what is there now
+            self._actions.find_microphones(then=self.refresh_flags)
         news = notification(before, status)
         if news:
             self._backend.call_on_main(functools.partial(self.notify, news))

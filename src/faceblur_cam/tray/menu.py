@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from faceblur_cam import APP_NAME
 from faceblur_cam.config import STYLES
 from faceblur_cam.engine import EngineEvent, EngineState, EngineStatus, PreviewClosed
+from faceblur_cam.sources.microphone import InputDevice
 
 
 class Action(enum.Enum):
@@ -22,6 +23,9 @@ class Action(enum.Enum):
     START_RECORDING = "start_recording"
     STOP_RECORDING = "stop_recording"
     STYLE = "style"  # argument: the style name
+    MICROPHONE = "microphone"  # argument: "default", "off" or a device's setting (InputDevice.setting)
+    DISGUISE_VOICE = "disguise_voice"  # argument: True to disguise the next recordings' voice
+    FIND_MICROPHONES = "find_microphones"  # list the input devices again
     PREVIEW = "preview"  # argument: True to open, False to close
     AUTOSTART = "autostart"  # argument: True to enable, False to disable
     OPEN_RECORDINGS = "open_recordings"
@@ -60,15 +64,22 @@ class TrayFlags:
     ``autostart`` is the login entry's real state (None: not available here).
     ``vcam_missing``: why calls cannot see us, while the virtual camera is not set up (launched
     from the desktop without it); None when it is there.
+    ``microphones``: the input devices to record from (None: no sound recording here); ``audio``
+    and ``disguise`` are what the next recording will use.
     """
 
     can_record: bool = False
     can_preview: bool = True
     autostart: bool | None = None
     vcam_missing: str | None = None
+    microphones: tuple[InputDevice, ...] | None = None
+    audio: str = "default"
+    disguise: bool = False
 
 
 SETUP_VCAM_TEXT = "Set up the virtual camera..."
+MICROPHONE_TEXT = "Microphone"
+DISGUISE_TEXT = "Disguise voice"
 
 
 # news that follows the user's own action: shown in the menu, not worth a notification
@@ -100,6 +111,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
             items.append(MenuItem("Stop recording", Action.STOP_RECORDING))
         else:
             items.append(MenuItem("Start recording", Action.START_RECORDING, enabled=running))
+        if flags.microphones is not None:
+            items += sound_items(flags, changeable=not status.recording)
     styles = tuple(
         MenuItem(style.capitalize(), Action.STYLE, style, checked=style == status.style, radio=True)
         for style in STYLES
@@ -116,6 +129,31 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
         items.append(MenuItem("Open recordings folder", Action.OPEN_RECORDINGS))
     items.append(MenuItem("Quit", Action.QUIT))
     return tuple(items)
+
+
+def sound_items(flags: TrayFlags, changeable: bool) -> list[MenuItem]:
+    """The Microphone submenu and the "Disguise voice" box. They set up the next recording: while
+    one runs they show its choice, greyed (a recording keeps the sound it started with)."""
+    mics = flags.microphones or ()
+    default = next((mic.name for mic in mics if mic.default), None)
+
+    def choice(text: str, setting: str) -> MenuItem:
+        return MenuItem(text, Action.MICROPHONE, setting, checked=flags.audio == setting, radio=True,
+                        enabled=changeable)
+
+    chosen = [] if mics else [MenuItem("No microphone found", enabled=False)]
+    chosen.append(choice("System default" + (f" ({default})" if default else ""), "default"))
+    chosen += [choice(mic.name, mic.setting) for mic in mics]
+    known = {"default", "off", *(mic.setting for mic in mics)}
+    if flags.audio not in known:  # chosen in the config, or unplugged since: still what will be tried
+        chosen.append(choice(f"{flags.audio} (not found)", flags.audio))
+    chosen += [choice("Off: pictures only", "off"), SEPARATOR,
+               MenuItem("Look for microphones again", Action.FIND_MICROPHONES)]
+    return [
+        MenuItem(MICROPHONE_TEXT, submenu=tuple(chosen)),
+        MenuItem(DISGUISE_TEXT, Action.DISGUISE_VOICE, not flags.disguise, checked=flags.disguise,
+                 enabled=changeable and flags.audio != "off"),
+    ]
 
 
 def status_line(status: EngineStatus) -> str:
