@@ -1,5 +1,6 @@
 """Fakes of the engine's parts, for driving the real ``Engine`` in tests.
 
+- ``Clock``: time for a stepped engine; its ``sleep`` moves it instead of waiting.
 - ``PatternSource``: a camera whose every frame is one known synthetic pattern, with scripted
   failures (unplug/replug) and a record of opens and closes.
 - ``MarkingPipeline``: stands in for the protecting step; its output never contains the pattern.
@@ -21,6 +22,20 @@ from faceblur_cam.placeholders import PlaceholderCards
 from faceblur_cam.sources import SourceError
 
 WH = (64, 48)
+MAX_TURNS = 20_000  # a stepped engine whose clock stands still would otherwise never time out
+
+
+class Clock:
+    """Time for the engine: ``sleep`` moves it instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
 
 
 def raw_pattern(wh: tuple[int, int] = WH) -> np.ndarray:
@@ -43,12 +58,16 @@ def contains_raw(image: np.ndarray, wh: tuple[int, int] = WH) -> bool:
 
 
 class PatternSource:
-    """Yields ``raw_pattern`` frames at ``fps``. ``fail_reads_after``: raise SourceError (unplug)."""
+    """Yields ``raw_pattern`` frames at ``fps``. ``fail_after``: raise SourceError (unplug) after
+    that many frames. ``clock``: a frame moves it by a frame time (a stepped engine; the ``Rig``
+    sets it) instead of waiting one."""
 
-    def __init__(self, log: list[str], fps: float = 100.0, fail_after: int | None = None):
+    def __init__(self, log: list[str], fps: float = 100.0, fail_after: int | None = None,
+                 clock: Clock | None = None):
         self.log = log
         self.fps = fps
         self.fail_after = fail_after
+        self.clock = clock
         self.reads = 0
         self.closed = False
         log.append("open")
@@ -56,11 +75,14 @@ class PatternSource:
     def read(self, timeout: float) -> CapturedFrame | None:
         if self.closed:
             raise AssertionError("read after close")
-        time.sleep(1.0 / self.fps)
+        if self.clock is None:
+            time.sleep(1.0 / self.fps)
+        else:
+            self.clock.sleep(1.0 / self.fps)
         if self.fail_after is not None and self.reads >= self.fail_after:
             raise SourceError("camera unplugged")
         self.reads += 1
-        return CapturedFrame(raw_pattern(), time.monotonic(), self.reads)
+        return CapturedFrame(raw_pattern(), self.clock() if self.clock else time.monotonic(), self.reads)
 
     def close(self) -> None:
         if not self.closed:
@@ -119,25 +141,40 @@ class ListSink:
 
 @final
 class Rig:
-    """A real ``Engine`` on fakes, with the event log and status history kept for assertions."""
+    """A real ``Engine`` on fakes, with the event log and status history kept for assertions.
+
+    By default the engine is stepped on the test's thread with a ``Clock`` the fakes move: no
+    worker thread and no sleeps, and ``wait_*`` run engine turns until what they wait for is
+    true (``timeout`` is then in engine seconds). ``threaded=True``: the engine runs on its own
+    thread in real time (for tests about threads: the tray, a clean stop).
+    """
 
     def __init__(self, *, source_factory: Callable[[list[str]], PatternSource] | None = None,
                  pipeline: Callable[[list[str]], MarkingPipeline] | None = None,
-                 recorder: bool = False, retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2)):
+                 recorder: bool = False, retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2),
+                 threaded: bool = False):
         self.log: list[str] = []
         self.sink = ListSink("vcam")
         self.recordings: list[ListSink] = []
         self.statuses: list[EngineStatus] = []
+        self.threaded = threaded
+        self.clock = Clock()
         make_source = source_factory or (lambda log: PatternSource(log))
         make_pipeline = pipeline or (lambda log: MarkingPipeline(log))
+
+        def open_source() -> PatternSource:
+            source = make_source(self.log)
+            if not threaded and source.clock is None:
+                source.clock = self.clock
+            return source
 
         def open_recorder() -> ListSink:
             sink = ListSink("recorder")
             self.recordings.append(sink)
             return sink
 
-        parts = EngineParts(
-            open_source=lambda: make_source(self.log),
+        self.parts = EngineParts(
+            open_source=open_source,
             build_pipeline=lambda: make_pipeline(self.log),
             placeholders=PlaceholderCards(WH),
             outputs=[self.sink],
@@ -146,24 +183,62 @@ class Rig:
             fps=50.0,
             retry_delays=retry_delays,
         )
-        self.engine = Engine(parts)
-        self.engine.subscribe(self.statuses.append)
+        self.engine = self._engine()
+
+    def _engine(self) -> Engine:
+        engine = Engine(self.parts) if self.threaded else Engine(self.parts, clock=self.clock, sleep=self.clock.sleep)
+        engine.subscribe(self.statuses.append)
+        return engine
+
+    def replace_parts(self, **overrides: object) -> Rig:
+        """The same rig with some of its engine's parts replaced (before it runs)."""
+        for key, value in overrides.items():
+            setattr(self.parts, key, value)
+        self.engine = self._engine()
+        return self
 
     def __enter__(self) -> Rig:
-        self.engine.start()
+        if self.threaded:
+            self.engine.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.engine.quit()
-        assert self.engine.wait(5), "engine did not stop"
+        if self.threaded:
+            assert self.engine.wait(5), "engine did not stop"
+        else:
+            self.run_to_end()
+
+    def step(self, turns: int = 1) -> None:
+        """Run ``turns`` engine turns (stepped rigs); the engine must still be running."""
+        assert not self.threaded
+        for _ in range(turns):
+            assert self.engine.step(), "the engine stopped"
+
+    def run_to_end(self) -> None:
+        """Run engine turns until the engine stops (stepped rigs)."""
+        for _ in range(MAX_TURNS):
+            if not self.engine.step():
+                return
+        raise AssertionError("the engine did not stop")
 
     def wait_for(self, predicate: Callable[[EngineStatus], bool], timeout: float = 5.0) -> EngineStatus:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = self.engine.status()
-            if predicate(status):
-                return status
-            time.sleep(0.005)
+        if self.threaded:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                status = self.engine.status()
+                if predicate(status):
+                    return status
+                time.sleep(0.005)
+        else:
+            deadline = self.clock() + timeout
+            for _ in range(MAX_TURNS):
+                status = self.engine.status()
+                if predicate(status):
+                    return status
+                if self.clock() >= deadline:
+                    break
+                self.step()
         raise AssertionError(f"timed out; last status {self.engine.status()}")
 
     def wait_state(self, state: EngineState, timeout: float = 5.0) -> EngineStatus:
@@ -171,6 +246,14 @@ class Rig:
 
     def wait_frames(self, n: int, timeout: float = 5.0) -> None:
         start = len(self.sink.snapshot())
+        if not self.threaded:
+            deadline = self.clock() + timeout
+            for _ in range(MAX_TURNS):
+                if len(self.sink.snapshot()) >= start + n:
+                    return
+                assert self.clock() < deadline, f"fewer than {n} new frames"
+                self.step()
+            raise AssertionError("the engine's clock stands still")
         deadline = time.monotonic() + timeout
         while len(self.sink.snapshot()) < start + n:
             assert time.monotonic() < deadline, f"fewer than {n} new frames"

@@ -87,7 +87,7 @@ def test_quit_closes_the_pipeline_after_the_camera_and_outputs() -> None:
 
 
 def test_a_crash_closes_the_pipeline_too() -> None:
-    rig = Rig(pipeline=lambda log: MarkingPipeline(log, fail_on=3))
+    rig = Rig(pipeline=lambda log: MarkingPipeline(log, fail_on=3), threaded=True)  # the worker thread's way out
     rig.engine.start()
     assert rig.engine.wait(5)
     assert rig.engine.exit_code == 1
@@ -99,7 +99,7 @@ def test_the_real_pipeline_joins_its_detector_thread_on_quit() -> None:
     from faceblur_cam.config import Config
 
     before = len(detector_threads())
-    with Rig(pipeline=lambda log: build_pipeline(Config(), live=True)) as rig:  # type: ignore[arg-type,return-value]
+    with Rig(pipeline=lambda log: build_pipeline(Config(), live=True), threaded=True) as rig:  # type: ignore[arg-type,return-value]
         rig.wait_state(EngineState.PROTECTING, timeout=30)
         rig.wait_frames(5)
         assert len(detector_threads()) == before + 1

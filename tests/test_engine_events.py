@@ -13,9 +13,7 @@ from faceblur_cam.commands.run import _quit_when_recording_ends
 from faceblur_cam.engine import (
     CameraLost,
     DetectorFailed,
-    Engine,
     EngineEvent,
-    EngineParts,
     EngineState,
     EngineStatus,
     OutputLost,
@@ -46,13 +44,7 @@ class FailingSink(ListSink):
 
 def rig_with(**overrides: object) -> Rig:
     """The standard rig with some of its engine's parts replaced."""
-    rig = Rig()
-    parts: EngineParts = rig.engine._parts
-    for key, value in overrides.items():
-        setattr(parts, key, value)
-    rig.engine = Engine(parts)
-    rig.engine.subscribe(rig.statuses.append)
-    return rig
+    return Rig().replace_parts(**overrides)
 
 
 def first_event(rig: Rig, kind: type[EngineEvent]) -> EngineStatus:

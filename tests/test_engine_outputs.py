@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
-from test_failclosed import WH, PatternSource, face_raw
+from fake_engine_parts import Clock
+from test_failclosed import WH, PatternSource, face_raw, stepped
 from test_pipeline import FACE, ScriptedDetector
 
-from faceblur_cam.engine import Engine, EngineParts
+from faceblur_cam.engine import EngineParts
 from faceblur_cam.pipeline import ProtectPipeline
 from faceblur_cam.placeholders import PlaceholderCards
 from faceblur_cam.sinks import SinkError
@@ -37,25 +36,27 @@ def test_failed_virtual_camera_is_reopened_with_backoff():
     attempts = []
 
     def reopen():
-        attempts.append(time.monotonic())
+        attempts.append(clock())
         if len(attempts) == 1:
             raise SinkError("device busy")
         sink = FlakySink(good=10_000)
         opened.append(sink)
         return sink
 
+    clock = Clock()
     messages = []
-    parts = EngineParts(open_source=PatternSource, placeholders=PlaceholderCards(WH), outputs=[first],
+    parts = EngineParts(open_source=lambda: PatternSource(clock), placeholders=PlaceholderCards(WH), outputs=[first],
                         build_pipeline=lambda: ProtectPipeline(ScriptedDetector([[FACE]])),
                         reopen_output=reopen, retry_delays=(0.1, 0.2))
-    engine = Engine(parts)
+    engine = stepped(parts, clock)
     engine.subscribe(lambda s: messages.append(s.message))
-    engine.start()
-    time.sleep(1.2)
+    end = clock() + 1.2
+    while clock() < end:
+        assert engine.step()  # the engine's turns, on this thread, with a clock the camera moves
     engine.quit()
-    assert engine.wait(5)
+    assert not engine.step()
     assert first.closed and len(first.frames) == 5
-    assert len(attempts) == 2 and attempts[1] - attempts[0] >= 0.15  # backoff grew
+    assert len(attempts) == 2 and 0.2 <= attempts[1] - attempts[0] <= 0.2 + 0.03  # backoff grew: 0.1, then 0.2
     assert len(opened) == 1 and len(opened[0].frames) > 10 and opened[0].closed
     assert any("stopped: No such device; retrying" in m for m in messages)
     assert any(m.startswith("Virtual camera unavailable, retrying: device busy") for m in messages)

@@ -1,12 +1,13 @@
 """The engine's state machine on fakes: pause/resume/record/style/quit, unplug, fail-closed.
 
+The engine is stepped turn by turn on the test's thread with a clock the fakes move (the
+``Rig``'s default): no worker thread, no sleeps, the same result on a busy machine.
+
 Every test ends with ``assert_never_raw``: no frame any sink received contains a cell of the
 source's synthetic pattern, whatever happened (pausing, resuming, errors, rapid toggling).
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 from fake_engine_parts import WH, MarkingPipeline, PatternSource, Rig, contains_raw, raw_pattern
@@ -75,7 +76,7 @@ def test_rapid_toggling_collapses_and_ends_in_the_last_wanted_state() -> None:
         for _ in range(101):  # odd: ends paused
             rig.engine.toggle_pause()
         rig.wait_state(EngineState.PAUSED)
-        time.sleep(0.1)
+        rig.step(5)
         assert rig.engine.status().state is EngineState.PAUSED
         assert rig.log.count("open") == rig.log.count("close")  # camera released
         for _ in range(50):
@@ -93,7 +94,7 @@ def test_pause_and_resume_under_load_never_leak_a_raw_frame() -> None:
         rig.wait_state(EngineState.PROTECTING)
         for i in range(30):
             rig.engine.pause() if i % 2 == 0 else rig.engine.resume()
-            time.sleep(0.01 * (i % 3))
+            rig.step(i % 3)  # commands arrive between turns, several in one turn, or in a row
         rig.engine.resume()
         rig.wait_state(EngineState.PROTECTING)
         rig.wait_frames(3)
@@ -156,7 +157,7 @@ def test_camera_unplug_shows_the_card_retries_and_recovers() -> None:
     opened: list[float] = []
 
     def flaky(log: list[str]) -> PatternSource:
-        opened.append(time.monotonic())
+        opened.append(rig.clock())
         n = len(opened)
         if n == 1:
             return PatternSource(log, fail_after=5)  # works, then is unplugged
@@ -170,7 +171,8 @@ def test_camera_unplug_shows_the_card_retries_and_recovers() -> None:
         rig.wait_state(EngineState.PROTECTING, timeout=5)
     assert len(opened) == 4
     gaps = np.diff(opened[1:])
-    assert gaps[0] >= 0.18 and gaps[1] >= 0.35  # backoff grows: 0.1, 0.2, 0.4 s
+    # backoff grows: 0.2 then 0.4 s between the failed tries (each due on the first turn after it)
+    assert 0.2 <= gaps[0] <= 0.2 + 0.03 and 0.4 <= gaps[1] <= 0.4 + 0.03, gaps
     states = [s.state for s in rig.statuses]
     assert EngineState.NO_CAMERA in states
     after_unplug = states[states.index(EngineState.NO_CAMERA):]
@@ -184,8 +186,7 @@ def test_camera_unplug_shows_the_card_retries_and_recovers() -> None:
 
 def test_a_pipeline_bug_stops_the_engine_without_publishing_raw() -> None:
     rig = Rig(pipeline=lambda log: MarkingPipeline(log, fail_on=3))
-    rig.engine.start()
-    assert rig.engine.wait(5)
+    rig.run_to_end()
     assert rig.engine.exit_code == 1
     assert rig.engine.status().state is EngineState.STOPPED
     assert rig.sink.closed and rig.log.count("open") == rig.log.count("close")

@@ -3,25 +3,12 @@ worker thread, no sleeps (``Engine.step``)."""
 
 from __future__ import annotations
 
-from fake_engine_parts import WH, ListSink, MarkingPipeline, contains_raw, raw_pattern
+from fake_engine_parts import WH, Clock, ListSink, MarkingPipeline, contains_raw, raw_pattern
 
 from faceblur_cam.engine import CameraLost, Engine, EngineParts, EngineState, Pause, Resume
 from faceblur_cam.frames import CapturedFrame, FrameKind
 from faceblur_cam.placeholders import PlaceholderCards
 from faceblur_cam.sources import SourceError
-
-
-class Clock:
-    """Time for the engine: ``sleep`` moves it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class ScriptedCamera:

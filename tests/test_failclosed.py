@@ -1,14 +1,15 @@
 """The live engine never publishes a raw frame: start-up, detector errors and stalls, camera
-failure. Frames are received by pyvirtualcam's real ``Camera`` with our test backend."""
+failure. Frames are received by pyvirtualcam's real ``Camera`` with our test backend.
+
+The engine is stepped on the test's thread with a clock the camera moves (no sleeps); only the
+stalled detector's budget is real time, because it is the detector's own thread that stalls."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import numpy as np
 import pytest
 from conftest import textured_frame
+from fake_engine_parts import Clock
 from test_pipeline import FACE, ScriptedDetector, SlowDetector
 
 from faceblur_cam.detect import detect_fn
@@ -26,19 +27,20 @@ RAW = [textured_frame(WH, seed) for seed in range(4)]
 
 
 class PatternSource:
-    """A camera that delivers known raw frames at ~100 fps; can be told to fail."""
+    """A camera that delivers known raw frames at 100 fps of ``clock`` time; can be told to fail."""
 
-    def __init__(self, fail_after: int | None = None):
+    def __init__(self, clock: Clock, fail_after: int | None = None):
+        self.clock = clock
         self.fail_after = fail_after
         self.count = 0
         self.closed = False
 
     def read(self, timeout):
-        time.sleep(0.01)
+        self.clock.sleep(0.01)
         if self.fail_after is not None and self.count >= self.fail_after:
             raise SourceError("unplugged")
         self.count += 1
-        return CapturedFrame(RAW[self.count % len(RAW)].copy(), time.monotonic(), self.count)
+        return CapturedFrame(RAW[self.count % len(RAW)].copy(), self.clock(), self.count)
 
     def close(self):
         self.closed = True
@@ -60,41 +62,35 @@ def vcam():
     yield sink, fake_vcam.FakeCameraBackend.instances[-1]
 
 
-def run_engine(parts, seconds, actions=()):
-    engine = Engine(parts)
-    engine.start()
-    t0 = time.monotonic()
-    for at, action in actions:
-        time.sleep(max(0.0, at - (time.monotonic() - t0)))
-        action(engine)
-    time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
+def stepped(parts, clock):
+    return Engine(parts, clock=clock, sleep=clock.sleep)
+
+
+def run_engine(parts, clock, seconds):
+    """Step the engine through ``seconds`` of its clock, then quit it; the engine."""
+    engine = stepped(parts, clock)
+    end = clock() + seconds
+    while clock() < end:
+        assert engine.step()
     engine.quit()
-    assert engine.wait(5)
+    assert not engine.step()
     return engine
 
 
 def test_placeholder_is_published_before_the_model_has_loaded(vcam):
     sink, backend = vcam
-    loaded = threading.Event()
+    clock = Clock()
+    seen_while_loading = []
 
-    def slow_build():
-        loaded.wait(1.0)  # a model that takes a while to load
+    def slow_build():  # the model loads: what has the virtual camera shown meanwhile?
+        seen_while_loading.extend(backend.frames)
         return ProtectPipeline(ScriptedDetector([[FACE]]))
 
-    parts = EngineParts(open_source=PatternSource, build_pipeline=slow_build,
+    parts = EngineParts(open_source=lambda: PatternSource(clock), build_pipeline=slow_build,
                         placeholders=PlaceholderCards(WH), outputs=[sink])
-    engine = Engine(parts)
-    engine.start()
-    deadline = time.monotonic() + 0.5
-    while backend.sent == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert backend.sent >= 1 and not loaded.is_set()
-    first = backend.frames[0]
-    assert np.array_equal(first, PlaceholderCards(WH).card(EngineState.STARTING).image)
-    loaded.set()
-    time.sleep(0.5)
-    engine.quit()
-    engine.wait(5)
+    run_engine(parts, clock, 0.5)
+    assert len(seen_while_loading) == 1
+    assert np.array_equal(seen_while_loading[0], PlaceholderCards(WH).card(EngineState.STARTING).image)
     assert backend.sent > 5
     assert not any(face_raw(f) for f in backend.frames)
     assert backend.closed
@@ -102,19 +98,20 @@ def test_placeholder_is_published_before_the_model_has_loaded(vcam):
 
 def test_detector_errors_and_stalls_never_publish_raw(vcam):
     sink, backend = vcam
+    clock = Clock()
     script = [[FACE], RuntimeError("boom"), [FACE], RuntimeError("boom"), [FACE]]
-    parts = EngineParts(open_source=PatternSource, placeholders=PlaceholderCards(WH), outputs=[sink],
+    parts = EngineParts(open_source=lambda: PatternSource(clock), placeholders=PlaceholderCards(WH), outputs=[sink],
                         build_pipeline=lambda: ProtectPipeline(ScriptedDetector(script * 50)))
-    run_engine(parts, 1.0)
+    run_engine(parts, clock, 1.0)
     assert backend.sent > 20
     assert not any(face_raw(f) for f in backend.frames)
 
-    stall = SlowDetector(0.3)
+    stall = SlowDetector(0.3)  # the detector's own thread stalls in real time, past its budget
     parts.build_pipeline = lambda: ProtectPipeline(TimedDetector(detect_fn(stall), budget_s=0.05))
     sink2 = VirtualCameraSink(WH, 30, backend=fake_vcam.NAME)
     backend2 = fake_vcam.FakeCameraBackend.instances[-1]
     parts.outputs = [sink2]
-    run_engine(parts, 1.0)
+    run_engine(parts, clock, 0.4)
     assert backend2.sent > 10
     assert not any(face_raw(f) for f in backend2.frames)
 
@@ -123,11 +120,13 @@ def test_camera_failure_shows_a_card_retries_and_recovers(vcam):
     sink, backend = vcam
     opened: list[PatternSource] = []
 
+    clock = Clock()
+
     def open_source():
         if len(opened) == 1:  # the first re-open attempt fails too (still unplugged)
             opened.append(None)  # type: ignore[arg-type]
             raise SourceError("no such device")
-        src = PatternSource(fail_after=10 if not opened else None)
+        src = PatternSource(clock, fail_after=10 if not opened else None)
         opened.append(src)
         return src
 
@@ -135,12 +134,13 @@ def test_camera_failure_shows_a_card_retries_and_recovers(vcam):
     parts = EngineParts(open_source=open_source, placeholders=PlaceholderCards(WH), outputs=[sink],
                         build_pipeline=lambda: ProtectPipeline(ScriptedDetector([[FACE]])),
                         retry_delays=(0.1, 0.2))
-    engine = Engine(parts)
+    engine = stepped(parts, clock)
     engine.subscribe(lambda s: states.append(s.state))
-    engine.start()
-    time.sleep(1.5)
+    end = clock() + 1.5
+    while clock() < end:
+        assert engine.step()
     engine.quit()
-    engine.wait(5)
+    assert not engine.step()
     assert EngineState.NO_CAMERA in states
     assert states.index(EngineState.NO_CAMERA) < len(states) - 1 - states[::-1].index(EngineState.PROTECTING)
     assert len(opened) == 3 and opened[0].closed
@@ -155,9 +155,10 @@ def test_model_failure_is_an_error_card_not_raw_video(vcam):
     def broken():
         raise RuntimeError("model file damaged")
 
-    parts = EngineParts(open_source=PatternSource, build_pipeline=broken,
+    clock = Clock()
+    parts = EngineParts(open_source=lambda: PatternSource(clock), build_pipeline=broken,
                         placeholders=PlaceholderCards(WH), outputs=[sink])
-    engine = run_engine(parts, 0.5)
+    engine = run_engine(parts, clock, 0.5)
     assert engine.exit_code == 2
     assert backend.sent >= 2
     cards = PlaceholderCards(WH)

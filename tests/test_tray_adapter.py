@@ -125,7 +125,7 @@ def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_menu_clicks_drive_the_engine_and_the_icon_follows(tmp_path: Path) -> None:
-    with Rig(recorder=True) as rig:
+    with Rig(recorder=True, threaded=True) as rig:
         tray = Tray(rig, tmp_path)
         tray.wait_menu("Protecting")
         assert tray.shows_icon("active")
@@ -176,7 +176,7 @@ def test_the_microphone_menu_is_listed_when_the_icon_shows_and_follows_clicks(tm
         return list(mics)
 
     choice = RecordingChoice(RecordingConfig())
-    with Rig(recorder=True) as rig:
+    with Rig(recorder=True, threaded=True) as rig:
         tray = Tray(rig, tmp_path, recording=choice, list_microphones=list_microphones)
         tray.wait_until(lambda: "USB Mic" in [i.text for i in tray.item("Microphone").submenu],
                         "the microphones were not listed when the icon showed")
@@ -212,7 +212,7 @@ def test_the_microphone_menu_is_listed_when_the_icon_shows_and_follows_clicks(tm
 
 def test_start_at_login_shows_and_changes_the_real_entry(tmp_path: Path) -> None:
     entry = tmp_path / "config" / "autostart" / "faceblur-cam.desktop"
-    with Rig() as rig:
+    with Rig(threaded=True) as rig:
         tray = Tray(rig, tmp_path)
         tray.wait_menu("Protecting")
         assert not tray.item("Start at login").checked and not entry.exists()
@@ -237,7 +237,7 @@ def test_camera_trouble_is_notified_once_and_shown_in_the_icon(tmp_path: Path) -
             return PatternSource(log, fail_after=3)
         raise SourceError("camera 0 is not connected")
 
-    with Rig(source_factory=unplugged_then_gone, retry_delays=(0.05,)) as rig:
+    with Rig(source_factory=unplugged_then_gone, retry_delays=(0.05,), threaded=True) as rig:
         tray = Tray(rig, tmp_path)
         rig.wait_state(EngineState.NO_CAMERA)
         tray.wait_menu("Camera disconnected")
@@ -254,7 +254,7 @@ def test_camera_trouble_is_notified_once_and_shown_in_the_icon(tmp_path: Path) -
 
 
 def test_engine_stopping_by_itself_ends_the_tray_loop(tmp_path: Path) -> None:
-    rig = Rig()
+    rig = Rig(threaded=True)
     rig.engine.start()
     tray = Tray(rig, tmp_path)
     rig.wait_state(EngineState.PROTECTING)
@@ -314,12 +314,12 @@ def test_at_login_without_a_tray_protects_headless_and_says_so(monkeypatch: pyte
 
     monkeypatch.setattr(runner, "wait_for_tray", unavailable)
     monkeypatch.setattr(runner, "notify_without_tray", lambda title, message: said.append(message))
-    with Rig() as rig:
+    with Rig(threaded=True) as rig:
         code = runner.run_tray(rig.engine, Config(), at_login=True, headless=lambda engine: 7)
         assert code == 7 and rig.engine.status().state is not EngineState.STOPPED
     assert "no menu-capable tray backend" in said[0] and "keeps protecting" in said[0]
 
-    with Rig() as rig:
+    with Rig(threaded=True) as rig:
         with pytest.raises(TrayUnavailable):
             runner.run_tray(rig.engine, Config(), at_login=False, headless=lambda engine: 7)
         assert rig.engine.wait(0)  # a manual start quits cleanly and explains
