@@ -27,5 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
+# an older .venv may hold the full opencv-python, which Linux no longer uses (it is
+# opencv-python-headless now): both in one environment overwrite each other's cv2
+if [ "$(uname -s)" = Linux ] && .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -q -y opencv-python opencv-python-headless
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 exec .venv/bin/python -m pytest "$@"

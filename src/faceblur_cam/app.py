@@ -70,9 +70,10 @@ def open_virtual_camera(config: Config) -> FrameSink:
 
 
 def open_preview() -> FrameSink:
-    from faceblur_cam.sinks.preview import PreviewSink
+    """The preview window (GTK on Linux, OpenCV's elsewhere: see ``sinks.gtk_preview``)."""
+    from faceblur_cam.sinks.gtk_preview import open_preview_window
 
-    return PreviewSink()
+    return open_preview_window()
 
 
 def open_recorder(config: Config) -> FrameSink:
@@ -90,7 +91,7 @@ def build_engine(config: Config, outputs: list[FrameSink],
                  recording: RecordingChoice | None = None) -> Engine:
     """The live engine: placeholder first, then the model loads on the worker thread.
 
-    ``preview`` opens the preview window (the tray passes a GTK one: see ``tray.preview``).
+    ``preview`` opens the preview window.
     ``recording``: the microphone and voice each recording starts with, when the tray can change
     them (default: ``config.recording`` as it is).
     """

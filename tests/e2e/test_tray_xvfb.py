@@ -319,3 +319,75 @@ def test_started_from_the_desktop_without_the_virtual_camera_offers_setup(deskto
     _out, err = app.communicate()
     assert "Traceback" not in err, err
     assert "setup ended with status 0" in log()
+
+
+def window_pixels(desktop: Desktop, name: str, screen: np.ndarray) -> np.ndarray:
+    """The content of the window called ``name`` in a screenshot (RGB)."""
+    wid = desktop.windows(name)[0]
+    shell = dict(kv.split("=") for kv in desktop.xdotool("getwindowgeometry", "--shell", wid).split())
+    x, y, w, h = (int(shell[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+    return screen[y:y + h, x:x + w]
+
+
+def test_headless_preview_is_a_gtk_window_of_the_protected_picture(desktop: Desktop, tmp_path: Path) -> None:
+    """``run --no-tray --preview`` on Linux: OpenCV has no windows here (opencv-python-headless),
+    so the preview is a GTK window drawn by the main thread's GLib loop. It shows the video with
+    the face obscured (the background exact, the labelled face changed), and SIGTERM still ends
+    the run with exit 0."""
+    if not EVAL_IMAGES.is_dir():
+        pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
+    video = tmp_path / "camera.avi"
+    make_video(video)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\nloop = true\n")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = dict(desktop.env, XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), HOME=str(tmp_path))
+    app = subprocess.Popen(
+        [sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--no-virtual-camera", "--preview",
+         "--config", str(config), "--source", str(video)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
+    try:
+        wait_until(lambda: log_file.exists() and "status: Protecting" in log_file.read_text(), "protection", 60, app)
+        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 20, app)
+        time.sleep(1.5)
+        screen = desktop.screenshot("09-headless-preview")
+        shown = window_pixels(desktop, "FaceBlur Cam preview", screen)
+        app.send_signal(15)
+        assert app.wait(10) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+    _out, err = app.communicate()
+    assert "Traceback" not in err, err
+    assert shown.shape[:2] == (WH[1], WH[0]), shown.shape
+
+    # which frame of the video is on screen: the one whose background matches exactly
+    boxes = [tuple(int(v) for v in line.replace(",", " ").split())
+             for line in (EVAL_IMAGES.parent / "groundtruth_rect.txt").read_text().splitlines()[:90]]
+    capture = cv2.VideoCapture(str(video))
+    raws = []
+    while (ok_frame := capture.read())[0]:
+        raws.append(cv2.cvtColor(ok_frame[1], cv2.COLOR_BGR2RGB))
+    sx, sy = WH[0] / 128, WH[1] / 96  # otb_girl is 128x96
+
+    def face_mask(i: int) -> np.ndarray:
+        x, y, w, h = boxes[i]
+        mask = np.zeros(shown.shape[:2], bool)
+        mask[int(y * sy):int((y + h) * sy), int(x * sx):int((x + w) * sx)] = True
+        return mask
+
+    def background_diff(i: int) -> float:
+        near = face_mask(i)
+        near = cv2.dilate(near.astype(np.uint8), np.ones((81, 81), np.uint8)).astype(bool)  # covers are larger
+        return float(np.abs(shown.astype(int) - raws[i].astype(int))[~near].mean())
+
+    best = min(range(len(raws)), key=background_diff)
+    assert background_diff(best) < 2.0, "the preview does not show the video"
+    face = face_mask(best)
+    unchanged = (np.abs(shown.astype(int) - raws[best].astype(int)).max(axis=2) <= 2)[face].mean()
+    assert unchanged < 0.2, f"{unchanged:.0%} of the face is shown unchanged in the preview"

@@ -199,12 +199,7 @@ def run_live(args: argparse.Namespace) -> int:
     if record_only and not args.record:
         raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
     recording = RecordingChoice(config.recording)  # the tray may change its microphone and voice
-    if args.no_tray:
-        engine = build_engine(config, outputs, recording=recording)
-    else:  # OpenCV's preview window crashes next to a GTK tray: let the tray pick the preview
-        from faceblur_cam.tray.preview import open_tray_preview
-
-        engine = build_engine(config, outputs, preview=open_tray_preview, recording=recording)
+    engine = build_engine(config, outputs, recording=recording)
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))
@@ -247,20 +242,29 @@ def claim_instance() -> InstanceLock | None:
 
 
 def run_headless(engine: Engine) -> int:
-    """Wait for the engine; SIGINT/SIGTERM quit cleanly (exit 0)."""
+    """Wait for the engine; SIGINT/SIGTERM quit cleanly (exit 0). With a display and GTK, the
+    wait is a GLib main loop, which draws the preview window (``--preview``, ``show``)."""
+    from faceblur_cam.sinks.gtk_preview import run_main_loop
+
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: quitting", signum)
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    while not engine.wait(0.2):
+    def done() -> bool:
         if stop.is_set():
             engine.quit()
             engine.wait(5)
-            break
+            return True
+        return engine.wait(0)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    if not run_main_loop(done):
+        while not engine.wait(0.2):
+            if done():
+                break
     return engine.exit_code
 
 

@@ -1,4 +1,7 @@
-"""A preview window of exactly what is published (OpenCV HighGUI)."""
+"""A preview window of exactly what is published, drawn by OpenCV (HighGUI): Windows and macOS.
+
+On Linux OpenCV comes without window support (``opencv-python-headless``) and the preview is a
+GTK window (``sinks.gtk_preview``); this one then says what to install."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import SinkError
 
 WINDOW = f"{APP_NAME} preview"
+NO_WINDOWS = ("cannot open a preview window: it needs GTK 3 through PyGObject, which is not installed. "
+              "Install FaceBlur Cam with its tray extra (pip install 'faceblur-cam[tray]'), or use "
+              "Debian's python3-gi (apt install python3-gi, in a virtualenv made with --system-site-packages)")
 
 
 class PreviewSink:
@@ -21,6 +27,8 @@ class PreviewSink:
         try:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
         except cv2.error as exc:
+            if "not implemented" in str(exc).lower():  # an OpenCV built without windows
+                raise SinkError(NO_WINDOWS) from exc
             raise SinkError(f"cannot open a preview window (no display?): {exc}") from exc
         self._shown = False
 

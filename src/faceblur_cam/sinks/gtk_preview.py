@@ -1,8 +1,9 @@
-"""The preview window when the tray runs on GTK.
+"""The preview window on Linux: a GTK 3 window drawn by the main thread's GLib main loop.
 
-OpenCV's preview window (Qt) cannot live in a process whose main thread runs the GTK tray: the
-two toolkits crash the process (segfault in ``cv2.namedWindow``). With a GTK tray the preview is
-a GTK window drawn on the main thread instead.
+On Linux FaceBlur Cam installs OpenCV without its window support (``opencv-python-headless``:
+120 MB less, and no Qt, whose window crashed next to the GTK tray and aborted the process on a
+dead display). The main loop that draws the window is the tray's, or, without a tray, the one
+``faceblur-cam run --no-tray`` runs on its main thread (``run_main_loop``).
 
 Thread rules: ``GtkPreviewSink`` is created, fed (``send``) and closed on the engine's worker
 thread; it only queues work for the GTK main loop (``GLib.idle_add``). The newest frame wins:
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -38,13 +40,37 @@ def gtk_available() -> bool:
     return True
 
 
-def open_tray_preview() -> FrameSink:
-    """The preview for ``faceblur-cam run`` with a tray: GTK where GTK is, else OpenCV's."""
+def open_preview_window() -> FrameSink:
+    """The preview for ``faceblur-cam run``: GTK where GTK is, else OpenCV's own window (Windows,
+    macOS; on Linux a ``SinkError`` that says what to install)."""
     if gtk_available():
         return GtkPreviewSink()
-    from faceblur_cam.app import open_preview
+    from faceblur_cam.sinks.preview import PreviewSink
 
-    return open_preview()
+    return PreviewSink()
+
+
+def run_main_loop(done: Callable[[], bool], period_s: float = 0.2) -> bool:
+    """Run a GLib main loop on this (the main) thread until ``done()`` is true, checked every
+    ``period_s``, so that preview windows can be drawn without a tray. False, at once, when GTK
+    cannot be used here (no PyGObject, or no display): the caller waits its own way."""
+    from faceblur_cam import platform
+
+    if platform.display_problem() is not None or not gtk_available():
+        return False
+    from gi.repository import GLib
+
+    loop = GLib.MainLoop()
+
+    def tick() -> bool:
+        if done():
+            loop.quit()
+            return False
+        return True
+
+    GLib.timeout_add(int(period_s * 1000), tick)  # Python signal handlers run between ticks, too
+    loop.run()
+    return True
 
 
 class GtkPreviewSink:
