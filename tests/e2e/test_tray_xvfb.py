@@ -173,27 +173,49 @@ def colour_count(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 14) -
     return int((np.abs(pixels.astype(int) - rgb) <= tol).all(axis=2).sum())
 
 
-def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Path) -> None:
+def stop_if_running(app: subprocess.Popen[str]) -> None:
+    if app.poll() is None:
+        app.kill()
+        app.wait(10)
+
+
+def assert_no_traceback(app: subprocess.Popen[str]) -> None:
+    _out, err = app.communicate()
+    assert "Traceback" not in err, err
+
+
+def start_app(desktop: Desktop, tmp_path: Path, args: list[str], loop: bool = False,
+              command: list[str] | None = None, **env: str) -> tuple[subprocess.Popen[str], Callable[[], str]]:
+    """The real app on a video of real faces, with its own settings, state and runtime folders
+    under ``tmp_path``; the process and a function reading its log."""
     if not EVAL_IMAGES.is_dir():
         pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
     video = tmp_path / "camera.avi"
     make_video(video)
     config = tmp_path / "config.toml"
-    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\n")
-    vcam, runtime = tmp_path / "vcam", tmp_path / "runtime"
+    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\n" + ("loop = true\n" if loop else ""))
+    runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
-    env = dict(desktop.env, FACEBLUR_FAKE_VCAM_DIR=str(vcam), XDG_RUNTIME_DIR=str(runtime),
-               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path))
-    app = subprocess.Popen(
-        [sys.executable, "-m", "faceblur_cam", "run", "--config", str(config), "--source", str(video),
-         "--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    full_env = dict(desktop.env, XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"),
+                    XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_DATA_HOME=str(tmp_path / "data"),
+                    HOME=str(tmp_path), **env)
+    app = subprocess.Popen([*(command or [sys.executable, "-m", "faceblur_cam"]), "run", "--config", str(config),
+                            "--source", str(video), *args],
+                           env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
     log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
 
     def log() -> str:
         return log_file.read_text() if log_file.exists() else ""
+
+    return app, log
+
+
+def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Path) -> None:
+    vcam = tmp_path / "vcam"
+    video = tmp_path / "camera.avi"
+    app, log = start_app(desktop, tmp_path, ["--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
+                         FACEBLUR_FAKE_VCAM_DIR=str(vcam))
 
     latest = vcam / "latest.png"
     paused_card = PlaceholderCards(WH).card(EngineState.PAUSED).image
@@ -252,11 +274,8 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
         desktop.choose("Up")  # "Quit": the last item
         assert app.wait(20) == 0
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait(10)
-    _out, err = app.communicate()
-    assert "Traceback" not in err, err
+        stop_if_running(app)
+    assert_no_traceback(app)
     assert "tray: pause" in log() and "tray: resume" in log() and "tray: quit" in log()
 
 
@@ -268,26 +287,10 @@ def test_started_from_the_desktop_without_the_virtual_camera_offers_setup(deskto
     message nobody sees; the icon is red, the first item of the menu sets the device up, and
     once it exists the protected picture is published to it and the icon turns teal.
     The device and ``setup --apply`` are stand-ins (see ``app_with_fake_setup``)."""
-    if not EVAL_IMAGES.is_dir():
-        pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
-    video = tmp_path / "camera.avi"
-    make_video(video)
-    config = tmp_path / "config.toml"
-    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\nloop = true\n")
-    vcam, runtime, done = tmp_path / "vcam", tmp_path / "runtime", tmp_path / "setup-done"
-    runtime.mkdir(mode=0o700)
-    env = dict(desktop.env, FACEBLUR_FAKE_VCAM_DIR=str(vcam), XDG_RUNTIME_DIR=str(runtime),
-               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path), FACEBLUR_TEST_SETUP_DONE=str(done))
-    app = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("app_with_fake_setup.py")), "run", "--config", str(config),
-         "--source", str(video)],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
-
-    def log() -> str:
-        return log_file.read_text() if log_file.exists() else ""
+    vcam, done = tmp_path / "vcam", tmp_path / "setup-done"
+    app, log = start_app(desktop, tmp_path, [], loop=True,
+                         command=[sys.executable, str(Path(__file__).with_name("app_with_fake_setup.py"))],
+                         FACEBLUR_FAKE_VCAM_DIR=str(vcam), FACEBLUR_TEST_SETUP_DONE=str(done))
 
     try:
         wait_until(lambda: "no virtual camera yet" in log(), "the missing device to be noticed", 60, app)
@@ -313,11 +316,8 @@ def test_started_from_the_desktop_without_the_virtual_camera_offers_setup(deskto
         desktop.choose("Up")  # "Quit"
         assert app.wait(20) == 0
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait(10)
-    _out, err = app.communicate()
-    assert "Traceback" not in err, err
+        stop_if_running(app)
+    assert_no_traceback(app)
     assert "setup ended with status 0" in log()
 
 
@@ -334,37 +334,23 @@ def test_headless_preview_is_a_gtk_window_of_the_protected_picture(desktop: Desk
     so the preview is a GTK window drawn by the main thread's GLib loop. It shows the video with
     the face obscured (the background exact, the labelled face changed), and SIGTERM still ends
     the run with exit 0."""
-    if not EVAL_IMAGES.is_dir():
-        pytest.skip(f"no evaluation images at {EVAL_IMAGES}")
     video = tmp_path / "camera.avi"
-    make_video(video)
-    config = tmp_path / "config.toml"
-    config.write_text(f"[camera]\nwidth = {WH[0]}\nheight = {WH[1]}\nloop = true\n")
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    env = dict(desktop.env, XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), HOME=str(tmp_path))
-    app = subprocess.Popen(
-        [sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--no-virtual-camera", "--preview",
-         "--config", str(config), "--source", str(video)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    log_file = tmp_path / "state" / "faceblur-cam" / "log" / "faceblur-cam.log"
+    app, log = start_app(desktop, tmp_path, ["--no-tray", "--no-virtual-camera", "--preview"], loop=True)
     try:
-        wait_until(lambda: log_file.exists() and "status: Protecting" in log_file.read_text(), "protection", 60, app)
+        wait_until(lambda: "status: Protecting" in log(), "protection", 60, app)
         wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 20, app)
         time.sleep(1.5)
-        screen = desktop.screenshot("09-headless-preview")
-        shown = window_pixels(desktop, "FaceBlur Cam preview", screen)
+        shots = []
+        for i in range(4):  # a shot may catch the window between two frames: take a few
+            screen = desktop.screenshot(f"09-headless-preview-{i}")
+            shots.append(window_pixels(desktop, "FaceBlur Cam preview", screen))
+            time.sleep(0.4)
         app.send_signal(15)
         assert app.wait(10) == 0
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait(10)
-    _out, err = app.communicate()
-    assert "Traceback" not in err, err
-    assert shown.shape[:2] == (WH[1], WH[0]), shown.shape
+        stop_if_running(app)
+    assert_no_traceback(app)
+    assert all(shown.shape[:2] == (WH[1], WH[0]) for shown in shots), [shown.shape for shown in shots]
 
     # which frame of the video is on screen: the one whose background matches exactly
     boxes = [tuple(int(v) for v in line.replace(",", " ").split())
@@ -377,17 +363,24 @@ def test_headless_preview_is_a_gtk_window_of_the_protected_picture(desktop: Desk
 
     def face_mask(i: int) -> np.ndarray:
         x, y, w, h = boxes[i]
-        mask = np.zeros(shown.shape[:2], bool)
+        mask = np.zeros((WH[1], WH[0]), bool)
         mask[int(y * sy):int((y + h) * sy), int(x * sx):int((x + w) * sx)] = True
         return mask
 
-    def background_diff(i: int) -> float:
-        near = face_mask(i)
-        near = cv2.dilate(near.astype(np.uint8), np.ones((81, 81), np.uint8)).astype(bool)  # covers are larger
-        return float(np.abs(shown.astype(int) - raws[i].astype(int))[~near].mean())
+    def unchanged(shown: np.ndarray, i: int) -> np.ndarray:
+        return np.abs(shown.astype(int) - raws[i].astype(int)).max(axis=2) <= 2
 
-    best = min(range(len(raws)), key=background_diff)
-    assert background_diff(best) < 2.0, "the preview does not show the video"
-    face = face_mask(best)
-    unchanged = (np.abs(shown.astype(int) - raws[best].astype(int)).max(axis=2) <= 2)[face].mean()
-    assert unchanged < 0.2, f"{unchanged:.0%} of the face is shown unchanged in the preview"
+    def background_match(shown: np.ndarray, i: int) -> float:
+        """The share of the picture away from the face (covers are larger) shown unchanged."""
+        near = cv2.dilate(face_mask(i).astype(np.uint8), np.ones((121, 121), np.uint8)).astype(bool)
+        return float(unchanged(shown, i)[~near].mean())
+
+    matched = 0
+    for shown in shots:
+        best = max(range(len(raws)), key=lambda i: background_match(shown, i))
+        if background_match(shown, best) < 0.9:
+            continue  # caught between two frames
+        matched += 1
+        face_unchanged = unchanged(shown, best)[face_mask(best)].mean()
+        assert face_unchanged < 0.2, f"{face_unchanged:.0%} of the face is shown unchanged in the preview"
+    assert matched >= 2, "the preview does not show the video"
