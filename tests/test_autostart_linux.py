@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+from processes import signal_when
 
 from faceblur_cam.autostart import AutostartState, desktop_entry, get_autostart, launch_command
 from faceblur_cam.autostart.linux import XdgAutostart, xdg_dir
@@ -372,18 +372,8 @@ def test_written_exec_starts_the_app_headless_and_it_exits_on_request(
     proc = subprocess.Popen(
         argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    try:
-        deadline = time.monotonic() + 120  # model load on a busy 2-core machine
-        while not (published / "latest.png").exists() and proc.poll() is None:
-            assert time.monotonic() < deadline, "no frame published within 120 s"
-            time.sleep(0.2)
-        assert proc.poll() is None, f"exited early ({proc.returncode}):\n{proc.communicate()[0]}"
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # 120 s: the model loads on a busy 2-core machine
+    output = signal_when(proc, (published / "latest.png").exists, "a published frame", timeout=120)
     assert proc.returncode == 0, output
     assert "Traceback" not in output, output
 

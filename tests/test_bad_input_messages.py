@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from processes import after, signal_when
 from test_recorder import can_mount, mounted_tmpfs
 
 FAKE_VCAM = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"
@@ -84,15 +83,7 @@ def test_opencv_is_quiet_unless_verbose(env, tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--source", "9",
                                  "--vcam-backend", FAKE_VCAM, *extra], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        try:
-            time.sleep(6)
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        return err
+        return signal_when(proc, after(6), "six seconds of retries")
 
     quiet = run()
     assert not [line for line in quiet.splitlines() if any(n in line for n in OPENCV_NOISE)], quiet
@@ -137,18 +128,7 @@ def test_headless_recording_says_where_and_how_to_stop(env, tmp_path: Path) -> N
         proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--no-virtual-camera",
                                  "--record", "--record-dir", str(folder), "--source", str(clip)],
                                 env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while "Ctrl+C" not in out_file.read_text():
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "nothing said about the recording"
-                time.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        err = signal_when(proc, lambda: "Ctrl+C" in out_file.read_text(), "a word about the recording")
     assert proc.returncode == 0, err
     said = out_file.read_text()
     (recording,) = folder.glob("*.mp4")

@@ -9,15 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from processes import signal_when
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (apt ffmpeg) missing")
 
@@ -120,18 +119,7 @@ def test_sigterm_finishes_the_mp4(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "process", str(video), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (out.exists() and out.stat().st_size > 50_000):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no output written"
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    err = signal_when(proc, lambda: out.exists() and out.stat().st_size > 50_000, "output to be written")
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     written = int(err.split("holds the first ")[1].split()[0])
