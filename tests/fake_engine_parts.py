@@ -22,7 +22,7 @@ from faceblur_cam.placeholders import PlaceholderCards
 from faceblur_cam.sources import SourceError
 
 WH = (64, 48)
-MAX_TURNS = 20_000  # a stepped engine whose clock stands still would otherwise never time out
+MAX_TURNS = 20_000  # turns (or 5 ms waits) at most: a stepped engine's clock may stand still
 
 
 class Clock:
@@ -222,23 +222,25 @@ class Rig:
                 return
         raise AssertionError("the engine did not stop")
 
-    def wait_for(self, predicate: Callable[[EngineStatus], bool], timeout: float = 5.0) -> EngineStatus:
+    def _now(self) -> float:
+        return self.clock() if not self.threaded else time.monotonic()
+
+    def _advance(self) -> None:
+        """Let the engine move on: one turn of a stepped engine, a short wait for a threaded one."""
         if self.threaded:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                status = self.engine.status()
-                if predicate(status):
-                    return status
-                time.sleep(0.005)
+            time.sleep(0.005)
         else:
-            deadline = self.clock() + timeout
-            for _ in range(MAX_TURNS):
-                status = self.engine.status()
-                if predicate(status):
-                    return status
-                if self.clock() >= deadline:
-                    break
-                self.step()
+            self.step()
+
+    def wait_for(self, predicate: Callable[[EngineStatus], bool], timeout: float = 5.0) -> EngineStatus:
+        deadline = self._now() + timeout
+        for _ in range(MAX_TURNS):
+            status = self.engine.status()
+            if predicate(status):
+                return status
+            if self._now() >= deadline:
+                break
+            self._advance()
         raise AssertionError(f"timed out; last status {self.engine.status()}")
 
     def wait_state(self, state: EngineState, timeout: float = 5.0) -> EngineStatus:
@@ -246,18 +248,13 @@ class Rig:
 
     def wait_frames(self, n: int, timeout: float = 5.0) -> None:
         start = len(self.sink.snapshot())
-        if not self.threaded:
-            deadline = self.clock() + timeout
-            for _ in range(MAX_TURNS):
-                if len(self.sink.snapshot()) >= start + n:
-                    return
-                assert self.clock() < deadline, f"fewer than {n} new frames"
-                self.step()
-            raise AssertionError("the engine's clock stands still")
-        deadline = time.monotonic() + timeout
-        while len(self.sink.snapshot()) < start + n:
-            assert time.monotonic() < deadline, f"fewer than {n} new frames"
-            time.sleep(0.005)
+        deadline = self._now() + timeout
+        for _ in range(MAX_TURNS):
+            if len(self.sink.snapshot()) >= start + n:
+                return
+            assert self._now() < deadline, f"fewer than {n} new frames"
+            self._advance()
+        raise AssertionError(f"fewer than {n} new frames after {MAX_TURNS} turns")
 
     def assert_never_raw(self) -> None:
         for sink in [self.sink, *self.recordings]:

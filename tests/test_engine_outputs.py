@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fake_engine_parts import Clock
-from test_failclosed import WH, PatternSource, face_raw, stepped
+from test_failclosed import WH, PatternSource, face_raw, step_then_quit, stepped
 from test_pipeline import FACE, ScriptedDetector
 
 from faceblur_cam.engine import EngineParts
@@ -50,11 +50,7 @@ def test_failed_virtual_camera_is_reopened_with_backoff():
                         reopen_output=reopen, retry_delays=(0.1, 0.2))
     engine = stepped(parts, clock)
     engine.subscribe(lambda s: messages.append(s.message))
-    end = clock() + 1.2
-    while clock() < end:
-        assert engine.step()  # the engine's turns, on this thread, with a clock the camera moves
-    engine.quit()
-    assert not engine.step()
+    step_then_quit(engine, clock, 1.2)
     assert first.closed and len(first.frames) == 5
     assert len(attempts) == 2 and 0.2 <= attempts[1] - attempts[0] <= 0.2 + 0.03  # backoff grew: 0.1, then 0.2
     assert len(opened) == 1 and len(opened[0].frames) > 10 and opened[0].closed

@@ -66,15 +66,18 @@ def stepped(parts, clock):
     return Engine(parts, clock=clock, sleep=clock.sleep)
 
 
-def run_engine(parts, clock, seconds):
-    """Step the engine through ``seconds`` of its clock, then quit it; the engine."""
-    engine = stepped(parts, clock)
+def step_then_quit(engine, clock, seconds):
+    """Step ``engine`` through ``seconds`` of its clock on this thread, then quit it; the engine."""
     end = clock() + seconds
     while clock() < end:
         assert engine.step()
     engine.quit()
     assert not engine.step()
     return engine
+
+
+def run_engine(parts, clock, seconds):
+    return step_then_quit(stepped(parts, clock), clock, seconds)
 
 
 def test_placeholder_is_published_before_the_model_has_loaded(vcam):
@@ -136,11 +139,7 @@ def test_camera_failure_shows_a_card_retries_and_recovers(vcam):
                         retry_delays=(0.1, 0.2))
     engine = stepped(parts, clock)
     engine.subscribe(lambda s: states.append(s.state))
-    end = clock() + 1.5
-    while clock() < end:
-        assert engine.step()
-    engine.quit()
-    assert not engine.step()
+    step_then_quit(engine, clock, 1.5)
     assert EngineState.NO_CAMERA in states
     assert states.index(EngineState.NO_CAMERA) < len(states) - 1 - states[::-1].index(EngineState.PROTECTING)
     assert len(opened) == 3 and opened[0].closed
