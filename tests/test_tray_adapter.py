@@ -366,3 +366,23 @@ def test_the_app_without_a_display_explains_and_exits(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "no desktop session" in result.stderr and "--no-tray" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("xembed, sni, expected", [
+    (True, False, "XEmbed system tray"),
+    (False, True, "StatusNotifier host"),
+    (True, True, "XEmbed system tray, StatusNotifier host"),
+    (False, False, "none yet"),
+])
+def test_the_log_names_the_backend_and_the_panels_found(monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture,
+                                                         xembed: bool, sni: bool, expected: str) -> None:
+    """An icon that does not show is explained by the log: which backend, which panels."""
+    from faceblur_cam.tray import backend as tray_backend
+
+    monkeypatch.setattr(tray_backend, "_xembed_tray_present", lambda: xembed)
+    monkeypatch.setattr(tray_backend, "_status_notifier_present", lambda: sni)
+    gtk = TrayBackend("appindicator", pystray)
+    with caplog.at_level("INFO", logger="faceblur_cam.tray.backend"):
+        assert tray_backend.tray_host_available(gtk) is (xembed or sni)
+    assert f"pystray backend appindicator; panels found: {expected}" in caplog.text

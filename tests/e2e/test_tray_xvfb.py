@@ -53,14 +53,25 @@ def _require_tools() -> None:
                     f"tests/apt-packages.txt\n{probe.stderr}")
 
 
+# Caps only stop a hang: each wait ends as soon as what it waits for happens. They are sized for
+# a loaded 2-core machine (the suite beside a VM or a benchmark), several times a quiet run's time.
+DOCK_CAP_S = 90.0  # quiet: the icon docks 1-2 s after protection starts
+START_CAP_S = 120.0  # quiet: protection starts 3-8 s after launch
+STEP_CAP_S = 30.0  # a menu click's effect; quiet: well under a second
+
+
 def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0,
-               proc: subprocess.Popen[str] | None = None) -> None:
+               proc: subprocess.Popen[str] | None = None,
+               explain: Callable[[], str] | None = None) -> None:
+    """Poll ``check`` until it is true; on timeout (or the app's exit) fail with ``explain()``."""
     deadline = time.monotonic() + timeout
     while not check():
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the app exited ({proc.returncode}) while waiting for {what}")
+            raise AssertionError(f"the app exited ({proc.returncode}) while waiting for {what}"
+                                 + (f"\n{explain()}" if explain else ""))
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}"
+                                 + (f"\n{explain()}" if explain else ""))
         time.sleep(0.1)
 
 
@@ -92,6 +103,62 @@ class Desktop:
                                capture_output=True, text=True, check=False, timeout=10)
         return found.stdout.split()
 
+    def wait_for_icon(self, app: subprocess.Popen[str], log: Callable[[], str], cap: float = DOCK_CAP_S) -> None:
+        """Until the app's icon docks in trayer; on failure the message says why (see ``dock_report``)."""
+        wait_until(lambda: self.panel()[2] > 16, "the icon to dock", cap, app,
+                   explain=lambda: self.dock_report(log()))
+
+    def dock_report(self, app_log: str) -> str:
+        """What an undocked icon needs explained: the panels trayer made, who owns the XEmbed
+        tray selection, whether a StatusNotifier watcher or item is on the session bus, which
+        pystray backend the app chose and what it logged about the tray, and a screenshot."""
+        lines = ["panels (xdotool search --name ^panel$):"]
+        for wid in self.windows("^panel$"):
+            geometry = self.xdotool("getwindowgeometry", wid).strip().replace("\n", ";")
+            lines.append(f"  {geometry}")
+        lines.append(f"XEmbed tray selection _NET_SYSTEM_TRAY_S0 owned: {self._xembed_owner()}")
+        names = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
+                                "--object-path", "/org/freedesktop/DBus", "--method",
+                                "org.freedesktop.DBus.ListNames"], env=self.env, capture_output=True,
+                               text=True, check=False, timeout=10)
+        found = [n for n in names.stdout.replace("'", " ").replace(",", " ").split()
+                 if "StatusNotifier" in n or "Notifications" in n]
+        lines.append(f"session bus names about trays/notifications: {found or 'none'}"
+                     + (f" (gdbus: {names.stderr.strip()})" if names.returncode else ""))
+        tray_lines = [ln for ln in app_log.splitlines() if "faceblur_cam.tray" in ln]
+        lines.append("the app's tray log lines (backend, panels found):")
+        lines += [f"  {ln}" for ln in tray_lines[-10:]] or ["  none"]
+        lines.append("the app's log, last 15 lines:")
+        lines += [f"  {ln}" for ln in app_log.splitlines()[-15:]]
+        try:
+            self.screenshot("dock-failed")
+            lines.append(f"screenshot: {self.shots / 'dock-failed.png'}")
+        except Exception as exc:  # the report must not hide the failure it explains
+            lines.append(f"no screenshot: {exc}")
+        return "\n".join(lines)
+
+    def _xembed_owner(self) -> str:
+        try:
+            from Xlib import X, display
+
+            disp = display.Display(self.display)
+            try:
+                owner = disp.get_selection_owner(disp.intern_atom("_NET_SYSTEM_TRAY_S0"))
+                return "no" if owner == X.NONE else f"yes, window 0x{owner.id:x}"
+            finally:
+                disp.close()
+        except Exception as exc:
+            return f"unknown ({exc})"
+
+    def wait_for_colour(self, name: str, rgb: tuple[int, int, int], what: str,
+                        app: subprocess.Popen[str], absent: tuple[int, int, int] | None = None) -> None:
+        """Until the docked icon shows ``rgb`` (and not ``absent``); the last screenshot is kept as ``name``."""
+        def shows() -> bool:
+            icon = self.icon_pixels(self.screenshot(name))
+            return colour_count(icon, rgb) > 20 and (absent is None or colour_count(icon, absent) <= 20)
+
+        wait_until(shows, what, STEP_CAP_S, app)
+
     def icon_pixels(self, screen: np.ndarray) -> np.ndarray:
         x, y, w, h = self.panel()
         return screen[y:y + h, x:x + w]
@@ -102,7 +169,7 @@ class Desktop:
         def below() -> np.ndarray:
             return self.screenshot(name)[y + h + 4:y + h + 200, x + w - 300:x + w]
 
-        wait_until(lambda: below().max() > 100, "the menu to open", timeout=10)
+        wait_until(lambda: below().max() > 100, "the menu to open", timeout=STEP_CAP_S)
 
     def choose(self, key: str) -> None:
         """Pick the first (Down) or last (Up) enabled item of the open menu."""
@@ -140,7 +207,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
                                        "--transparent", "false"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         d = Desktop(display, env, shots)
-        wait_until(lambda: d.windows("^panel$"), "trayer", 15)
+        wait_until(lambda: d.windows("^panel$"), "trayer", STEP_CAP_S)
         yield d
     finally:
         for proc in reversed(procs):
@@ -230,35 +297,29 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
         return latest.exists() and latest.stat().st_mtime > t
 
     try:
-        wait_until(lambda: "status: Protecting" in log(), "protection to start", 60, app)
-        wait_until(lambda: desktop.panel()[2] > 16, "the icon to dock", 20, app)
-        time.sleep(1.0)
-        screen = desktop.screenshot("01-protecting")
-        assert colour_count(desktop.icon_pixels(screen), TEAL) > 20, "the active icon is not shown"
+        wait_until(lambda: "status: Protecting" in log(), "protection to start", START_CAP_S, app)
+        desktop.wait_for_icon(app, log)
+        desktop.wait_for_colour("01-protecting", TEAL, "the active icon", app)
         assert str(video) in open_files(app.pid), "the camera (video file) is not open"
         assert not published_is_card()
 
         desktop.open_menu("02-menu")
         desktop.choose("Down")  # "Pause": the first enabled item
-        wait_until(lambda: "paused: camera released" in log(), "pause", 10, app)
+        wait_until(lambda: "paused: camera released" in log(), "pause", STEP_CAP_S, app)
         t_paused = time.time()
-        wait_until(lambda: published_since(t_paused + 0.5), "frames after the pause", 10, app)
+        wait_until(lambda: published_since(t_paused + 0.5), "frames after the pause", STEP_CAP_S, app)
         assert published_is_card(), "the virtual camera does not show the Paused card"
         assert str(video) not in open_files(app.pid), "the camera was not released"
-        time.sleep(0.5)
-        screen = desktop.screenshot("03-paused")
-        assert colour_count(desktop.icon_pixels(screen), AMBER) > 20, "the paused icon is not shown"
+        desktop.wait_for_colour("03-paused", AMBER, "the paused icon", app)
 
         desktop.open_menu("04-menu-paused")
         desktop.choose("Down")  # "Resume"
-        wait_until(lambda: log().count("status: Protecting") >= 2, "protection to resume", 20, app)
+        wait_until(lambda: log().count("status: Protecting") >= 2, "protection to resume", START_CAP_S, app)
         t_resumed = time.time()
-        wait_until(lambda: published_since(t_resumed + 0.3), "frames after resuming", 10, app)
+        wait_until(lambda: published_since(t_resumed + 0.3), "frames after resuming", STEP_CAP_S, app)
         assert not published_is_card()
         assert str(video) in open_files(app.pid), "the camera was not reopened"
-        time.sleep(0.5)
-        screen = desktop.screenshot("05-resumed")
-        assert colour_count(desktop.icon_pixels(screen), TEAL) > 20
+        desktop.wait_for_colour("05-resumed", TEAL, "the active icon after resuming", app)
 
         # "Show preview": a GTK window (OpenCV's Qt window would crash next to the GTK tray)
         desktop.open_menu("06-menu-preview")
@@ -267,14 +328,14 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
         desktop.screenshot("06b-menu-microphone")  # the next recording's microphone, to look at
         desktop.xdotool("key", "Left", "Down", "Down")  # back; Disguise voice, Style
         desktop.choose("Down")  # Show preview
-        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 10, app)
+        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", STEP_CAP_S, app)
         time.sleep(1.0)
         desktop.screenshot("07-preview")
         assert app.poll() is None, "showing the preview took the app down"
 
         desktop.open_menu("08-menu-quit")
         desktop.choose("Up")  # "Quit": the last item
-        assert app.wait(20) == 0
+        assert app.wait(STEP_CAP_S) == 0
     finally:
         stop_if_running(app)
     assert_no_traceback(app)
@@ -295,28 +356,24 @@ def test_started_from_the_desktop_without_the_virtual_camera_offers_setup(deskto
                          FACEBLUR_FAKE_VCAM_DIR=str(vcam), FACEBLUR_TEST_SETUP_DONE=str(done))
 
     try:
-        wait_until(lambda: "no virtual camera yet" in log(), "the missing device to be noticed", 60, app)
-        wait_until(lambda: desktop.panel()[2] > 16, "the icon to dock", 30, app)
-        wait_until(lambda: "status: Protecting" in log(), "protection to start", 60, app)
-        time.sleep(1.0)
-        screen = desktop.screenshot("11-no-vcam")
-        assert colour_count(desktop.icon_pixels(screen), RED) > 20, "the error icon is not shown"
+        wait_until(lambda: "no virtual camera yet" in log(), "the missing device to be noticed", START_CAP_S, app)
+        desktop.wait_for_icon(app, log)
+        wait_until(lambda: "status: Protecting" in log(), "protection to start", START_CAP_S, app)
+        desktop.wait_for_colour("11-no-vcam", RED, "the error icon", app)
         assert not vcam.exists() or not (vcam / "latest.png").exists(), "published without a device"
 
         desktop.open_menu("12-menu-no-vcam")
         desktop.choose("Down")  # the first enabled item: "Set up the virtual camera..."
-        wait_until(lambda: "tray: setup_vcam" in log(), "the setup item", 10, app)
-        wait_until(done.exists, "the setup to run", 20, app)
-        wait_until(lambda: "the virtual camera appeared" in log(), "the device to be opened", 20, app)
-        wait_until(lambda: (vcam / "latest.png").exists(), "frames on the virtual camera", 20, app)
-        time.sleep(2.5)  # the tray re-reads the state with the next status (about every second)
-        screen = desktop.screenshot("13-vcam-ready")
-        icon = desktop.icon_pixels(screen)
-        assert colour_count(icon, TEAL) > 20 and colour_count(icon, RED) <= 20, "the icon did not turn active"
+        wait_until(lambda: "tray: setup_vcam" in log(), "the setup item", STEP_CAP_S, app)
+        wait_until(done.exists, "the setup to run", STEP_CAP_S, app)
+        wait_until(lambda: "the virtual camera appeared" in log(), "the device to be opened", STEP_CAP_S, app)
+        wait_until(lambda: (vcam / "latest.png").exists(), "frames on the virtual camera", STEP_CAP_S, app)
+        # the tray re-reads the state with the next status (about every second)
+        desktop.wait_for_colour("13-vcam-ready", TEAL, "the icon to turn active", app, absent=RED)
 
         desktop.open_menu("14-menu-quit")
         desktop.choose("Up")  # "Quit"
-        assert app.wait(20) == 0
+        assert app.wait(STEP_CAP_S) == 0
     finally:
         stop_if_running(app)
     assert_no_traceback(app)
@@ -341,8 +398,8 @@ def test_headless_preview_is_a_gtk_window_of_the_protected_picture(desktop: Desk
     video = tmp_path / "camera.avi"
     app, log = start_app(desktop, tmp_path, ["--no-tray", "--no-virtual-camera", "--preview"], loop=True, wh=wh)
     try:
-        wait_until(lambda: "status: Protecting" in log(), "protection", 60, app)
-        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", 20, app)
+        wait_until(lambda: "status: Protecting" in log(), "protection", START_CAP_S, app)
+        wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", STEP_CAP_S, app)
         time.sleep(1.5)
         shots = []
         for i in range(4):  # a shot may catch the window between two frames: take a few
@@ -350,7 +407,7 @@ def test_headless_preview_is_a_gtk_window_of_the_protected_picture(desktop: Desk
             shots.append(window_pixels(desktop, "FaceBlur Cam preview", screen))
             time.sleep(0.4)
         app.send_signal(15)
-        assert app.wait(10) == 0
+        assert app.wait(STEP_CAP_S) == 0
     finally:
         stop_if_running(app)
     assert_no_traceback(app)

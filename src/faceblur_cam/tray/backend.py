@@ -103,7 +103,20 @@ def tray_host_available(backend: TrayBackend) -> bool:
     """
     if backend.name not in GTK_BACKENDS:
         return True
-    return _xembed_tray_present() or _status_notifier_present()
+    hosts = tray_hosts()
+    log.info("tray: pystray backend %s; panels found: %s", backend.name, ", ".join(hosts) or "none yet")
+    return bool(hosts)
+
+
+def tray_hosts() -> list[str]:
+    """The panels on this X/D-Bus session an icon can dock in: "XEmbed system tray" and/or
+    "StatusNotifier host" (what a log needs to tell why an icon does not show)."""
+    found = []
+    if _xembed_tray_present():
+        found.append("XEmbed system tray")
+    if _status_notifier_present():
+        found.append("StatusNotifier host")
+    return found
 
 
 def _xembed_tray_present() -> bool:
