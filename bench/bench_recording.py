@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from evaluate import eval_dir  # bench/ is the script's folder, so on sys.path
 
 from faceblur_cam.frames import FrameKind, PublishedFrame
 from faceblur_cam.sinks.recorder import Mp4Recorder, encoder_available, new_recording_path
 from faceblur_cam.sources.files import list_images, read_image
 
 WH = (1280, 720)
-EVAL = Path(
-    os.environ.get("FACEBLUR_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval")
-)
+EVAL = eval_dir()
 CLIP = EVAL / "ytf_pftracker" / "clips" / "Alek_Wek" / "4"
 
 

@@ -31,8 +31,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from evaluate import eval_dir  # bench/ is the script's folder, so on sys.path
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = eval_dir()
 PHOTO = EVAL / "dlib_faces" / "2008_001322.jpg"
 WH = (640, 360)
 FAKE_BACKEND = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"

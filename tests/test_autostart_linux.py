@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from evaluate import eval_dir
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -24,7 +25,7 @@ from faceblur_cam.autostart.linux import XdgAutostart, xdg_dir
 
 NASTY_DIR = "my apps/50% $HOME \"quoted\" back\\slash 'single' #hash ~tilde (x) ünï"
 AT_LOGIN = ["-m", "faceblur_cam", "run", "--at-login"]
-EVAL_IMAGES = Path("/work/shared/eval/otb_girl/img")
+EVAL_IMAGES = eval_dir() / "otb_girl" / "img"
 
 
 def make_interpreter(path: Path, script: str = "#!/bin/sh\nexit 0\n") -> str:

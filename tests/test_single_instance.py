@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from evaluate import eval_dir
 
 from faceblur_cam.single_instance import INFO_NAME, SOCKET_NAME, UNIX, ask_running_instance, claim, runtime_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL_IMAGES = ROOT.parent / "shared" / "eval" / "otb_girl" / "img"
+EVAL_IMAGES = eval_dir() / "otb_girl" / "img"
 FAKE_VCAM = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"
 
 

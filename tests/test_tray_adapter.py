@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pystray
 import pytest
+from evaluate import eval_dir
 from fake_engine_parts import PatternSource, Rig
 from pystray import _base
 
@@ -357,7 +358,7 @@ def test_the_app_without_a_display_explains_and_exits(tmp_path: Path) -> None:
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
     env.update(XDG_RUNTIME_DIR=str(runtime), XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CONFIG_HOME=str(tmp_path / "config"))
-    images = Path(__file__).resolve().parents[2] / "shared" / "eval" / "otb_girl" / "img"
+    images = eval_dir() / "otb_girl" / "img"
     result = subprocess.run(
         [sys.executable, "-m", "faceblur_cam", "run", "--source", str(images),
          "--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],

@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from evaluate import eval_dir
 from judge import exposed_by_pixels, untouched_fraction, untouched_mask
 
 from faceblur_cam.engine import EngineState
@@ -36,7 +37,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-EVAL_IMAGES = ROOT.parent / "shared" / "eval" / "otb_girl" / "img"
+EVAL_IMAGES = eval_dir() / "otb_girl" / "img"
 TOOLS = ("Xvfb", "trayer", "xdotool", "dbus-daemon")
 WH = (640, 360)
 TEAL, AMBER = (16, 122, 108), (206, 118, 14)  # the active and paused badges (icons/make_icons.py)
