@@ -63,7 +63,7 @@ def quiet_opencv() -> None:
     if opencv_logging is not None:
         opencv_logging.setLogLevel(opencv_logging.LOG_LEVEL_SILENT)
     else:
-        cv2.setLogLevel(0)  # LOG_LEVEL_SILENT
+        cv2.setLogLevel(0)  # type: ignore[attr-defined]  # OpenCV 4 only; 0 = LOG_LEVEL_SILENT
 
 
 def main(argv: list[str] | None = None) -> int:
