@@ -137,7 +137,9 @@ def setup_plan(label: str) -> SetupPlan:
         "install a camera extension itself):",
         "  1. Install OBS Studio from obsproject.com (or: brew install --cask obs).",
         "  2. " + _APPROVE[0].upper() + _APPROVE[1:] + ".",
-        '  3. Apps then list the camera as "OBS Virtual Camera".',
+        f'  3. Apps then list the camera as "{OBS_NAME}"; macOS offers no way to name it "{label}".',
+        "On macOS 11 and 12 the camera is OBS's older plug-in instead of the extension: any OBS "
+        "from 26.1 on installs it when you click Start Virtual Camera once.",
         "Then run 'faceblur-cam doctor' to check.",
     ])
 
