@@ -6,7 +6,9 @@ Each target (OS, CPU, oldest OS version, Python 3.10-3.13) is resolved with ``uv
 --only-binary :all: --python-platform ...``: uv evaluates the environment markers for the
 target (``sys_platform``, ``platform_machine``), which ``pip download --platform`` does not (it
 keeps the markers of the machine it runs on, so pystray's macOS dependencies would never be
-looked at). Only metadata is fetched, no wheel is downloaded; the cache is a temporary folder.
+looked at). Only metadata is fetched (PyPI serves each wheel's METADATA file on its own), no
+wheel is downloaded, and no interpreter (``--no-python-downloads``: uv would otherwise try to
+fetch a Python for ``--python-version``); the cache is a temporary folder. About 30 s.
 A failure names the target and re-resolves each dependency alone to name the one that has no
 wheel there.
 
@@ -87,13 +89,14 @@ def resolve(target: Target, python: str, requirements: list[str], cache: Path) -
     """Resolve ``requirements`` for ``target`` with binary wheels only."""
     uv = uv_command()
     assert uv, "uv is needed for this test (pip install 'faceblur-cam[test]')"
-    env = dict(os.environ)
+    # never fetch an interpreter for --python-version: only the registry is to be asked
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
     if target.macos:
         env["MACOSX_DEPLOYMENT_TARGET"] = target.macos
     # --native-tls: the system's certificates, like pip here (a proxy's CA must be trusted)
     argv = [uv, "pip", "compile", "-", "--only-binary", ":all:", "--python-platform", target.uv_platform,
             "--python-version", python, "--no-header", "--no-annotate", "--quiet", "--native-tls",
-            "--cache-dir", str(cache), "--no-config"]
+            "--no-python-downloads", "--cache-dir", str(cache), "--no-config"]
     try:
         done = subprocess.run(argv, input="\n".join(requirements) + "\n", capture_output=True, text=True,
                               env=env, timeout=600)
@@ -123,10 +126,10 @@ def explain_failure(target: Target, python: str, requirements: list[str], cache:
 
 @pytest.fixture(scope="module")
 def resolutions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[tuple[str, str], Resolution], Path]]:
-    """Every (target, python) resolved up front, four at a time (network-bound, not CPU-bound)."""
+    """Every (target, python) resolved up front, eight at a time (network-bound, not CPU-bound)."""
     cache = tmp_path_factory.mktemp("uv-cache")
     requirements = runtime_requirements()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         futures = {(t.name, py): pool.submit(resolve, t, py, requirements, cache) for t, py in CASES}
         yield {key: f.result() for key, f in futures.items()}, cache
 
@@ -144,14 +147,15 @@ def test_runtime_dependencies_have_wheels(target: Target, python: str, resolutio
         assert "pyobjc-framework-quartz" in result.pins, sorted(result.pins)
 
 
-def test_a_missing_wheel_is_named_with_its_platform(tmp_path: Path) -> None:
+def test_a_missing_wheel_is_named_with_its_platform(resolutions) -> None:
     """The failure message names the platform and the dependency (here: an OpenCV 5 floor,
     whose wheels need macOS 13 on Apple silicon, on macOS 11)."""
     target = Target("macOS 11 arm64", "aarch64-apple-darwin", macos="11.0")
     requirements = ["opencv-python>=5.0", "tqdm>=4.60"]
-    whole = resolve(target, "3.12", requirements, tmp_path)
+    cache = resolutions[1]
+    whole = resolve(target, "3.12", requirements, cache)
     assert not whole.ok
-    message = explain_failure(target, "3.12", requirements, tmp_path, whole)
+    message = explain_failure(target, "3.12", requirements, cache, whole)
     assert message.startswith("macOS 11 arm64, Python 3.12:")
     assert "No wheel for: opencv-python>=5.0\n" in message
 
