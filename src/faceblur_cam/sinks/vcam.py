@@ -137,6 +137,9 @@ class PendingVirtualCamera:
             self.name = getattr(self._real, "name", "virtual camera")
             self.opened.set()
             log.info("the virtual camera appeared: publishing to it")
+            notice = getattr(self._real, "notice", None)
+            if notice:
+                log.warning("%s", notice)
         self._real.send(frame)
 
     def close(self) -> None:
