@@ -302,3 +302,13 @@ def test_the_real_registry_is_readable() -> None:  # pragma: no cover - Windows 
     real = WinClassesRoot()
     assert isinstance(video_input_names(real), list)
     assert isinstance(unity_capture_devices(real), list)
+
+
+def test_the_commands_read_the_system_registry_by_default(on_windows: MemoryClassesRoot, dll: Path) -> None:
+    """``faceblur-cam doctor`` and ``setup`` go through ``platform`` without passing a registry."""
+    assert platform.virtual_camera_checks(LABEL)[0].status is Status.FAIL
+    assert not platform.setup_plan(LABEL).ready
+    register_unity(on_windows, LABEL, dll)
+    assert platform.virtual_camera_checks(LABEL)[0].status is Status.OK
+    assert platform.setup_plan(LABEL).ready
+    assert [c.backend for c in platform.output_choices(LABEL)] == ["unitycapture", "obs"]
