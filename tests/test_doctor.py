@@ -14,7 +14,7 @@ from fake_linux import RELEASE, FakeLinux
 from faceblur_cam.doctor import exit_code, format_report, run_checks
 from faceblur_cam.doctor.app_checks import detector_check, recording_check, tray_check
 from faceblur_cam.doctor.result import CheckResult, Status, fail, ok
-from faceblur_cam.platform import linux_setup, linux_v4l2, macos, windows
+from faceblur_cam.platform import linux_setup, linux_v4l2, macos
 from faceblur_cam.platform.linux_checks import LinuxProbe, camera_checks, virtual_camera_checks
 
 LABEL = "FaceBlur Cam"
@@ -193,23 +193,16 @@ def test_missing_encoder_is_a_warning() -> None:
     assert recording_check(lambda: (True, "H.264 (libx264)")).status is Status.OK
 
 
-def test_windows_unity_capture_and_obs() -> None:
-    assert windows.virtual_camera_checks(LABEL, lambda: ["USB Camera", LABEL])[0].ok
-    assert "OBS" in windows.virtual_camera_checks(LABEL, lambda: ["OBS Virtual Camera"])[0].detail
-    missing = windows.virtual_camera_checks(LABEL, lambda: ["USB Camera"])[0]
-    assert missing.status is Status.FAIL and missing.fix is not None
-    assert '"/i:UnityCaptureName=FaceBlur Cam"' in missing.fix
-
-
 def test_macos_obs_extension() -> None:
-    assert macos.virtual_camera_checks(LABEL, lambda: None, lambda: "")[0].status is Status.FAIL
-    old = macos.virtual_camera_checks(LABEL, lambda: "29.1.3", lambda: "")
+    def on_13(version: str | None, state: str) -> list:
+        return macos.virtual_camera_checks(LABEL, lambda: version, lambda: state, darwin=lambda: 22)
+
+    assert on_13(None, "")[0].status is Status.FAIL
+    old = on_13("29.1.3", "")
     assert old[0].status is Status.FAIL and "30" in (old[0].fix or "")
-    waiting = macos.virtual_camera_checks(
-        LABEL, lambda: "30.2.0", lambda: f"*\t*\tX\t{macos.EXTENSION_ID} [activated waiting for user]")
+    waiting = on_13("30.2.0", f"*\t*\tX\t{macos.EXTENSION_ID} [activated waiting for user]")
     assert [r.status for r in waiting] == [Status.OK, Status.FAIL]
-    approved = macos.virtual_camera_checks(
-        LABEL, lambda: "30.2.0", lambda: f"*\t*\tX\t{macos.EXTENSION_ID} [activated enabled]")
+    approved = on_13("30.2.0", f"*\t*\tX\t{macos.EXTENSION_ID} [activated enabled]")
     assert all(r.ok for r in approved)
 
 

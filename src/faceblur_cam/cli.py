@@ -59,7 +59,11 @@ def quiet_opencv() -> None:
     import cv2
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    opencv_logging = getattr(cv2.utils, "logging", None)  # OpenCV 5; OpenCV 4 has cv2.setLogLevel
+    if opencv_logging is not None:
+        opencv_logging.setLogLevel(opencv_logging.LOG_LEVEL_SILENT)
+    else:
+        cv2.setLogLevel(0)  # type: ignore[attr-defined]  # OpenCV 4 only; 0 = LOG_LEVEL_SILENT
 
 
 def main(argv: list[str] | None = None) -> int:

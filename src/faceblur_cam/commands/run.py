@@ -155,7 +155,9 @@ def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
     if not config.output.virtual_camera:
         return []
     try:
-        return [open_virtual_camera(config)]
+        sink = open_virtual_camera(config)
+        say_notice(sink)
+        return [sink]
     except NoVirtualCamera as exc:
         plan = when_no_virtual_camera(config, from_desktop)
         if plan is NoDevicePlan.PREVIEW_ONLY:
@@ -173,6 +175,15 @@ def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
             f"{exc}\n\nTo see the protected picture without a virtual camera, run: "
             "faceblur-cam run --no-virtual-camera --preview"
         ) from exc
+
+
+def say_notice(sink: FrameSink) -> None:
+    """The virtual camera's status line (e.g. apps list it as "OBS Virtual Camera"): on stderr
+    and in the log."""
+    notice = getattr(sink, "notice", None)
+    if notice:
+        print(f"faceblur-cam: {notice}", file=sys.stderr)
+        log.warning("%s", notice)
 
 
 def run_live(args: argparse.Namespace) -> int:

@@ -10,6 +10,9 @@
 - ``explain_output_error(device, label, error)``: an actionable message for a failure to open
   or write the virtual camera (device busy, removed, no permission).
 - ``virtual_camera_hint(label)``: what the user must run/install to get the device.
+- ``output_choices(label)``: the pyvirtualcam backends/devices to try in order, each with the
+  status line to show when it is the one used (Windows: Unity Capture named ``label``, then
+  OBS); empty where the device is found as above (Linux).
 - ``needs_device_path()``: True where the device must be found by label before opening.
 - ``list_video_devices()``: ``[(path, name, is_virtual)]`` for ``faceblur-cam devices``.
 - ``virtual_camera_checks(label)``, ``camera_checks()``: doctor findings for this OS.
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from faceblur_cam.doctor.result import CheckResult
+    from faceblur_cam.platform.output_choice import OutputChoice
     from faceblur_cam.platform.plan import SetupPlan
 
 
@@ -56,6 +60,11 @@ def is_virtual_camera(source: int | str) -> bool:
 
 def virtual_camera_hint(label: str = "FaceBlur Cam") -> str:
     return str(_impl().virtual_camera_hint(label))
+
+
+def output_choices(label: str = "FaceBlur Cam") -> list[OutputChoice]:
+    """The virtual cameras to try, best first (empty: let ``find_virtual_camera`` decide)."""
+    return list(_impl().output_choices(label))
 
 
 def list_video_devices() -> list[tuple[str, str, bool]]:

@@ -18,11 +18,16 @@ from faceblur_cam.platform.linux_sysfs import VideoDevice
 
 if TYPE_CHECKING:
     from faceblur_cam.doctor.result import CheckResult
+    from faceblur_cam.platform.output_choice import OutputChoice
     from faceblur_cam.platform.plan import SetupPlan
 
 log = logging.getLogger(__name__)
 
 NEEDS_DEVICE_PATH = True  # else pyvirtualcam may pick any loopback device, e.g. OBS's
+
+
+def output_choices(label: str) -> list[OutputChoice]:
+    return []  # the v4l2loopback device is found by its label (find_virtual_camera)
 
 
 def list_video_devices() -> list[tuple[str, str, bool]]:

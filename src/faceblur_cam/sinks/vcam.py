@@ -9,11 +9,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from faceblur_cam import platform
 from faceblur_cam.errors import UserError
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import FrameSink, SinkError
+
+if TYPE_CHECKING:
+    import pyvirtualcam
+
+    from faceblur_cam.platform.output_choice import OutputChoice
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +52,22 @@ class VirtualCameraSink:
 
         if backend and ":" in backend:
             backend = register_backend_class(backend)
-        if not device and not backend:
-            device = platform.find_virtual_camera(label)
-            if device is None and platform.needs_device_path():
-                raise NoVirtualCamera(platform.virtual_camera_hint(label))
-        platform.prepare_virtual_camera(device)
-        try:
-            self._cam = pyvirtualcam.Camera(width=wh[0], height=wh[1], fps=fps, fmt=pyvirtualcam.PixelFormat.BGR,
-                                            device=device or None, backend=backend or None)
-        except (RuntimeError, ValueError) as exc:
-            raise NoVirtualCamera(platform.explain_output_error(device, label, exc)) from exc
+        #: the status line to show while publishing (e.g. apps list the camera under OBS's name)
+        self.notice: str | None = None
+        choices = [] if device or backend else platform.output_choices(label)
+        if choices:
+            self._cam, self.notice = _open_first(choices, wh, fps, label)
+        else:
+            if not device and not backend:
+                device = platform.find_virtual_camera(label)
+                if device is None and platform.needs_device_path():
+                    raise NoVirtualCamera(platform.virtual_camera_hint(label))
+            platform.prepare_virtual_camera(device)
+            try:
+                self._cam = pyvirtualcam.Camera(width=wh[0], height=wh[1], fps=fps, fmt=pyvirtualcam.PixelFormat.BGR,
+                                                device=device or None, backend=backend or None)
+            except (RuntimeError, ValueError) as exc:
+                raise NoVirtualCamera(platform.explain_output_error(device, label, exc)) from exc
         self.device = self._cam.device
         self.name = f"virtual camera {self.device}"
         log.info("publishing to %s (%dx%d @ %g fps, backend %s)", self.device, wh[0], wh[1], fps, self._cam.backend)
@@ -69,6 +81,29 @@ class VirtualCameraSink:
     def close(self) -> None:
         self._cam.close()
 
+
+
+def _open_first(choices: list[OutputChoice], wh: tuple[int, int], fps: float,
+                label: str) -> tuple[pyvirtualcam.Camera, str | None]:
+    """Open the first choice that works; returns the camera and that choice's notice. Raises
+    ``NoVirtualCamera`` with every choice's error when none does."""
+    import pyvirtualcam
+
+    errors = []
+    for choice in choices:
+        if choice.backend not in pyvirtualcam.camera.BACKENDS:
+            errors.append(f"'{choice.backend}' backend: not available on this system")
+            continue
+        try:
+            cam = pyvirtualcam.Camera(width=wh[0], height=wh[1], fps=fps, fmt=pyvirtualcam.PixelFormat.BGR,
+                                      device=choice.device, backend=choice.backend)
+        except (RuntimeError, ValueError) as exc:
+            log.warning("cannot open the %s virtual camera%s: %s", choice.backend,
+                        f' "{choice.device}"' if choice.device else "", exc)
+            errors.append(str(exc))  # pyvirtualcam says which backend
+            continue
+        return cam, choice.notice
+    raise NoVirtualCamera(platform.explain_output_error(None, label, RuntimeError("; ".join(errors))))
 
 
 class PendingVirtualCamera:
@@ -102,6 +137,9 @@ class PendingVirtualCamera:
             self.name = getattr(self._real, "name", "virtual camera")
             self.opened.set()
             log.info("the virtual camera appeared: publishing to it")
+            notice = getattr(self._real, "notice", None)
+            if notice:
+                log.warning("%s", notice)
         self._real.send(frame)
 
     def close(self) -> None:
