@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 from evaluate import eval_dir  # bench/ is the script's folder, so on sys.path
 
+from faceblur_cam.sources.files import read_image
+
 EVAL = eval_dir()
 PHOTO = EVAL / "dlib_faces" / "2008_001322.jpg"
 WH = (640, 360)
@@ -40,8 +42,8 @@ FAKE_BACKEND = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"
 
 
 def make_clip(path: Path) -> None:
-    photo = cv2.resize(cv2.imread(str(PHOTO)), (WH[0] + 80, WH[1]))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, WH)
+    photo = cv2.resize(read_image(PHOTO), (WH[0] + 80, WH[1]))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, WH)
     for i in range(60):
         x = 40 + int(30 * np.sin(i / 10))
         writer.write(np.ascontiguousarray(photo[:, x:x + WH[0]]))

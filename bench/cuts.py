@@ -23,7 +23,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,6 +31,7 @@ from evaluate import GtFrame, eval_dir, load_videos  # noqa: E402
 from judge import exposed_by_boxes, exposed_by_pixels, region_coverage, untouched_fraction  # noqa: E402
 
 from faceblur_cam.frames import CapturedFrame  # noqa: E402
+from faceblur_cam.sources.files import read_image
 
 CLIP = "ytf_pftracker/Alek_Wek_1"
 FPS = 30.0
@@ -46,7 +46,7 @@ def replay(pipeline, frames: list[GtFrame]) -> list[dict]:  # type: ignore[no-un
     images: dict[Path, np.ndarray] = {}
     for i, gt in enumerate(frames):
         if gt.path not in images:
-            images[gt.path] = cv2.imread(str(gt.path), cv2.IMREAD_COLOR)
+            images[gt.path] = read_image(gt.path)
         raw = images[gt.path]
         published = pipeline.process(CapturedFrame(raw.copy(), i / FPS, i, gt.path.name))
         record: dict = {"i": i, "obscured": published.obscured}  # type: ignore[type-arg]

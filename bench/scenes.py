@@ -44,6 +44,8 @@ import cv2
 import numpy as np
 from judge import inside_fraction
 
+from faceblur_cam.sources.files import read_image
+
 FRAME_WH = (1280, 720)
 KINDS = ("walk", "pop", "pan", "zoom", "approach")
 BUCKETS = ((24, 40), (40, 80), (80, 130), (130, 200))
@@ -135,7 +137,7 @@ class SceneLibrary:
                     if not keep(b) or b["xywh"][3] < 36:
                         continue
                     if image is None:
-                        image = cv2.imread(str(self.root / dataset / im["file"]), cv2.IMREAD_COLOR)
+                        image = read_image(self.root / dataset / im["file"])
                     patch = _head_patch(image, b["xywh"], boxes[:i] + boxes[i + 1:], f"{dataset}/{im['file']}")
                     if patch is not None and 0.6 <= patch.face[2] / patch.face[3] <= 1.4:  # not a sliver
                         out.append(patch)
@@ -155,7 +157,7 @@ class SceneLibrary:
         found.sort(key=lambda item: (-item[0], item[1]))
         out = []
         for _w, path, (x, y, w, h) in found[:24]:
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            image = read_image(Path(path))
             out.append(image[y:y + h, x:x + w].copy())
         return out
 
@@ -248,7 +250,7 @@ def build_scenes(library: SceneLibrary, seed: int = 0, quick: bool = False) -> l
     rng = np.random.default_rng(seed)
     planner = _Planner(rng, library.patches, len(library.backgrounds))
     counts = QUICK_COUNTS if quick else FULL_COUNTS
-    scenes = []
+    scenes: list[Scene] = []
     for round_ in range(max(counts.values())):
         for kind in KINDS:
             if round_ < counts[kind]:

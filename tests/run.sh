@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine and runs it:
-#   bash tests/run.sh [pytest args...]
+#   bash tests/run.sh [--fast] [pytest args...]
+# --fast: the same install and checks, then only the tests that need no VM, no tray and no sweep
+# over the whole evaluation data (day-to-day work); without it, everything (what CI runs).
 # - Debian packages from tests/apt-packages.txt (apt-get as root, or sudo -n);
 # - a virtualenv in .venv with the package installed editable plus its test extras;
+# - ruff and mypy over src/, tests/ and bench/ (the lint and type checks fail the run);
 # - pytest over tests/ (real inference on ../shared/eval when it is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +36,15 @@ if [ "$(uname -s)" = Linux ] && .venv/bin/python -m pip show -q opencv-python >/
     .venv/bin/python -m pip uninstall -q -y opencv-python opencv-python-headless
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
-exec .venv/bin/python -m pytest "$@"
+
+fast=()
+if [ "${1:-}" = "--fast" ]; then
+    shift
+    fast=(--ignore=tests/e2e -m "not slow and not e2e")
+fi
+echo "tests/run.sh: ruff check"
+.venv/bin/python -m ruff check --quiet src tests bench
+echo "tests/run.sh: mypy"
+.venv/bin/python -m mypy src
+.venv/bin/python -m mypy --config-file tests/mypy-tests.ini tests bench
+exec .venv/bin/python -m pytest "${fast[@]}" "$@"

@@ -26,6 +26,7 @@ from test_recorder import decode, decode_errors, probe
 from faceblur_cam.detect.worker import DetectionUnavailable, TimedDetector
 from faceblur_cam.detections import Detections
 from faceblur_cam.engine import EngineState
+from faceblur_cam.sources.files import read_image
 
 FAKE_BACKEND = "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"
 WH = (320, 240)
@@ -110,9 +111,9 @@ def test_the_real_pipeline_joins_its_detector_thread_on_quit() -> None:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory, eval_dir: Path) -> Path:
     """Three seconds of a real group photo drifting sideways (faces to detect in every frame)."""
-    photo = cv2.resize(cv2.imread(str(eval_dir / "dlib_faces" / "2008_001322.jpg")), (400, 300))
+    photo = cv2.resize(read_image(eval_dir / "dlib_faces" / "2008_001322.jpg"), (400, 300))
     path = tmp_path_factory.mktemp("clip") / "faces.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, WH)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30, WH)
     for i in range(90):
         x = 40 + int(30 * np.sin(i / 10))
         writer.write(np.ascontiguousarray(photo[30:270, x : x + WH[0]]))

@@ -203,7 +203,7 @@ def test_the_platform_asks_the_display(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_show_on_a_dead_display_leaves_the_daemon_running(tmp_path: Path) -> None:
     """Before: the daemon aborted (exit 134, "could not connect to display") on ``show``."""
     clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 30, (160, 120))
     for i in range(30):
         writer.write(np.full((120, 160, 3), 4 * i, np.uint8))
     writer.release()

@@ -4,7 +4,6 @@ loop is judged against the raw frame it came from: no face-frame keeps detail.""
 
 import time
 
-import cv2
 import pytest
 from evaluate import load_videos
 from judge import exposed_by_boxes, exposed_by_pixels, region_coverage, untouched_fraction
@@ -14,7 +13,7 @@ from faceblur_cam.config import Config
 from faceblur_cam.engine import Engine, EngineParts
 from faceblur_cam.frames import FrameKind, PublishedFrame
 from faceblur_cam.placeholders import PlaceholderCards
-from faceblur_cam.sources.files import FileSource
+from faceblur_cam.sources.files import FileSource, read_image
 
 CLIP = "ytf_pftracker/Alek_Wek_1"  # 141 frames, 640x480: a loop every 4.7 s at 30 fps
 
@@ -39,7 +38,7 @@ class JudgingSink:
         gt = self.truth[frame.name]
         if frame.obscured or not (gt.visible and gt.boxes):
             return  # fully obscured (fail closed) or no face to judge
-        raw = self.raws.setdefault(frame.name, cv2.imread(str(gt.path), cv2.IMREAD_COLOR))
+        raw = self.raws.setdefault(frame.name, read_image(gt.path))
         for box in gt.boxes:
             self.judged += 1
             untouched = untouched_fraction(raw, frame.image, box)

@@ -72,6 +72,8 @@ BACKEND = TrayBackend("recording", SimpleNamespace(Icon=RecordingIcon, Menu=pyst
 class Tray:
     """A TrayIcon on a Rig's engine, its loop on a thread (the fake backend does not care)."""
 
+    icon: TrayIcon
+
     def __init__(self, rig: Rig, tmp_path: Path, **sound: Any):
         self.rig = rig
         self.opened: list[Path] = []

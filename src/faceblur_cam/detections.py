@@ -60,12 +60,12 @@ class Detections:
     @property
     def wh(self) -> np.ndarray:
         """``float32 (N, 2)`` widths and heights."""
-        return self.xyxy[:, 2:4] - self.xyxy[:, 0:2]
+        return np.asarray(self.xyxy[:, 2:4] - self.xyxy[:, 0:2])
 
     @property
     def centers(self) -> np.ndarray:
         """``float32 (N, 2)`` box centres."""
-        return (self.xyxy[:, 0:2] + self.xyxy[:, 2:4]) / 2
+        return np.asarray((self.xyxy[:, 0:2] + self.xyxy[:, 2:4]) / 2)
 
     def to_xywh(self) -> list[list[int]]:
         """Integer ``[x, y, w, h]`` rows (the ``--boxes`` file format), widened to whole pixels."""

@@ -35,7 +35,7 @@ def yaw(xyxy: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         return np.zeros(len(xyxy), np.float32)
     w = np.maximum(xyxy[:, 2] - xyxy[:, 0], 1e-6)
     offset = (landmarks[:, 2, 0] - (xyxy[:, 0] + xyxy[:, 2]) / 2) / w
-    return np.clip(np.nan_to_num(offset, nan=0.0), -0.5, 0.5).astype(np.float32)
+    return np.asarray(np.clip(np.nan_to_num(offset, nan=0.0), -0.5, 0.5), np.float32)
 
 
 def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -75,7 +75,7 @@ def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> 
     quarter keeps the ellipse as wide as before on the inner side.
     """
     w, h = wh
-    out = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
+    out: np.ndarray = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
     size = out[:, 2:] - out[:, :2]
     low = out[:, :2] <= pad
     high = out[:, 2:] >= np.array([w, h], np.float32) - pad
@@ -120,7 +120,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
     area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
     area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return (inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)).astype(np.float32)
+    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6), np.float32)
 
 
 def region_mask(regions: np.ndarray, wh: tuple[int, int], shape: str = "ellipse") -> np.ndarray:

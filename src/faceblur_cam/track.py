@@ -70,7 +70,7 @@ class Track:
         if self.missed_since is not None:  # a close look found nothing there: grow less
             limit = config.missed_growth
         growth = min(limit, config.growth_per_s * dt)
-        return expand(box, growth)[0]
+        return np.asarray(expand(box, growth)[0])
 
 
 class FaceTracker:

@@ -46,6 +46,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceblur_cam.sources.files import read_image
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vcam_frames import References, mad  # noqa: E402
 
@@ -96,10 +98,10 @@ def make_clip(tmp: Path) -> tuple[Path, References]:
                if s["name"] == CLIP)
     frames = seq["frames"][:FRAMES]
     path = tmp / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (W, H))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, (W, H))
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
     for f in frames:
-        writer.write(cv2.imread(str(EVAL / "ytf_pftracker" / f["file"])))
+        writer.write(read_image(EVAL / "ytf_pftracker" / f["file"]))
     writer.release()
     cap = cv2.VideoCapture(str(path))
     decoded = []
@@ -310,6 +312,9 @@ def phase_chromium(refs: References, art: Path) -> None:
     png = base64.b64decode(result["png"].split(",", 1)[1])
     (art / "chromium-frame.png").write_bytes(png)
     frame = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        check(False, "Chromium: the canvas picture is a PNG OpenCV can decode")
+        return
     if frame.shape[:2] != (H, W):
         frame = cv2.resize(frame, (W, H), interpolation=cv2.INTER_AREA)
     verdict = refs.judge(frame)
@@ -360,8 +365,8 @@ def pause_and_resume(device: str, refs: References, art: Path, app: subprocess.P
           f"<= {max(distances or [99]):.2f}, {reader.content - content_before} picture frames)")
     asked = app_cli("resume", timeout=120)
     check(asked.returncode == 0, "pause: 'faceblur-cam resume' reached the daemon")
-    got = reader.until_content(2, 300)
-    check(got >= 2 and reader.leaks == 0, f"pause: after resume, protected frames again "
+    resumed = reader.until_content(2, 300)
+    check(resumed >= 2 and reader.leaks == 0, f"pause: after resume, protected frames again "
           f"({reader.leaks} leaks in {reader.read} frames)")
     reader.close()
 

@@ -30,6 +30,7 @@ from judge import exposed_by_pixels, untouched_fraction, untouched_mask
 
 from faceblur_cam.engine import EngineState
 from faceblur_cam.placeholders import PlaceholderCards
+from faceblur_cam.sources.files import read_image
 
 pytestmark = [
     pytest.mark.e2e,
@@ -221,9 +222,9 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
 
 def make_video(path: Path, frames: int = 90, wh: tuple[int, int] = WH) -> None:
     images = sorted(EVAL_IMAGES.iterdir())[:frames]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, wh)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, wh)
     for image_path in images:
-        writer.write(cv2.resize(cv2.imread(str(image_path)), wh))
+        writer.write(cv2.resize(read_image(image_path), wh))
     writer.release()
 
 

@@ -156,7 +156,7 @@ def _small_blobs(changed: np.ndarray, max_cells: int) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
     small = (stats[:, cv2.CC_STAT_WIDTH] <= max_cells) & (stats[:, cv2.CC_STAT_HEIGHT] <= max_cells)
     small[0] = False  # the background label
-    return small[labels]
+    return np.asarray(small[labels])
 
 
 def _blobs(changed: np.ndarray, min_cells: int) -> np.ndarray:

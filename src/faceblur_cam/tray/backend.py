@@ -47,7 +47,7 @@ class TrayBackend:
     def call_on_main(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the tray's (main) thread, now or soon; callable from any thread."""
         if self.name == "darwin":
-            from PyObjCTools import AppHelper  # type: ignore[import-not-found]
+            from PyObjCTools import AppHelper
 
             AppHelper.callAfter(fn)
         else:  # GTK backends queue their updates with GLib.idle_add; win32 posts messages
