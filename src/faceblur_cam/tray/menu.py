@@ -99,6 +99,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
     items = [MenuItem(status_line(status), enabled=False)]
     if flags.vcam_missing:
         items += [MenuItem(flags.vcam_missing, enabled=False), MenuItem(SETUP_VCAM_TEXT, Action.SETUP_VCAM)]
+    if status.camera and status.state is EngineState.PROTECTING:
+        items.append(MenuItem(f"Camera: {status.camera}", enabled=False))
     if status.message and status.state in (EngineState.PROTECTING, EngineState.PAUSED):
         items.append(MenuItem(status.message, enabled=False))  # e.g. "Recording failed: ..."
     items.append(SEPARATOR)
