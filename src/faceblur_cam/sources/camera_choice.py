@@ -144,3 +144,13 @@ def probe_camera(target: CameraTarget, wh: tuple[int, int], fps: float, seconds:
         return CameraProbe(target.name, choice, source.delivered_format, source.measured_fps, error)
     finally:
         source.close()
+
+
+def choice_for(setting: int | str) -> CameraChoice | None:
+    """A changeable choice when ``setting`` names a camera; None for a video file or image folder
+    standing in for one (nothing to choose)."""
+    from pathlib import Path
+
+    if isinstance(setting, str) and not setting.startswith("/dev/") and Path(setting).expanduser().exists():
+        return None
+    return CameraChoice(setting)
