@@ -157,3 +157,14 @@ def test_camera_choice_reports_a_change() -> None:
     choice = CameraChoice(0)
     assert choice.choose("Integrated Camera") and not choice.choose("Integrated Camera")
     assert choice.current() == "Integrated Camera"
+
+
+def test_holders_names_the_other_process_with_the_device_open(tmp_path: Path) -> None:
+    device = tmp_path / "video0"
+    device.touch()
+    for pid, comm, target in ((101, "zoom", device), (102, "bash", tmp_path / "other")):
+        fd = tmp_path / "proc" / str(pid) / "fd"
+        fd.mkdir(parents=True)
+        os.symlink(target, fd / "3")
+        (tmp_path / "proc" / str(pid) / "comm").write_text(comm + "\n")
+    assert linux_cameras.holders(str(device), proc=tmp_path / "proc") == ["zoom"]

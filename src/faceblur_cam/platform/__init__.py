@@ -15,6 +15,7 @@
 - ``list_cameras()``: the real capture devices with a stable identity (Linux); ``[]`` where
   cameras are only known by index. ``camera_modes(path)``: the modes a camera lists (Linux:
   V4L2 enumeration); ``[]`` where they cannot be read (OpenCV's defaults are used).
+  ``camera_busy(path)``: "in use by another app (zoom)" when another program holds it.
 - ``virtual_camera_checks(label)``, ``camera_checks()``: doctor findings for this OS.
 - ``setup_plan(label)``: the commands (Linux) or instructions that create the device.
 - ``open_folder(path)``: show a folder in the desktop's file manager (does not wait for it).
@@ -70,6 +71,13 @@ def list_video_devices() -> list[tuple[str, str, bool]]:
 def list_cameras() -> list[CameraInfo]:
     lister = getattr(_impl(), "list_cameras", None)
     return list(lister()) if lister is not None else []
+
+
+def camera_busy(path: str) -> str | None:
+    """Why camera ``path`` cannot be opened when another program holds it (naming it when the OS
+    tells), else None."""
+    check = getattr(_impl(), "camera_busy", None)
+    return check(path) if check is not None else None
 
 
 def camera_modes(path: str) -> list[CameraMode]:

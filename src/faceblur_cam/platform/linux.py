@@ -34,6 +34,10 @@ def list_cameras() -> list[linux_cameras.CameraInfo]:
     return linux_cameras.list_cameras()
 
 
+def camera_busy(path: str) -> str | None:
+    return linux_cameras.busy_reason(path)
+
+
 def camera_modes(path: str) -> list[CameraMode]:
     return linux_v4l2_modes.list_modes(path)
 

@@ -88,3 +88,35 @@ def find_camera(setting: str, cameras: list[CameraInfo]) -> CameraInfo:
             return found[0]
     names = ", ".join(f'"{c.name}"' for c in cameras) or "none"
     raise CameraNotFound(f'no camera named "{text}" is plugged in (cameras found: {names})')
+
+
+def holders(device: str, proc: Path = Path("/proc")) -> list[str]:
+    """The names of the other processes that have ``device`` open (those we may look at)."""
+    names = []
+    target = os.path.realpath(device)
+    for pid_dir in proc.glob("[0-9]*"):
+        if pid_dir.name == str(os.getpid()):
+            continue
+        try:
+            fds = list((pid_dir / "fd").iterdir())
+        except OSError:  # another user's process, or gone
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    names.append((pid_dir / "comm").read_text().strip())
+                    break
+            except OSError:
+                continue
+    return sorted(set(names))
+
+
+def busy_reason(device: str) -> str | None:
+    """When another program streams from ``device``: a sentence naming it if the OS tells."""
+    try:
+        if not linux_v4l2.capture_in_use(device):
+            return None
+    except OSError:
+        return None
+    names = holders(device)
+    return "in use by another app" + (f" ({', '.join(names)})" if names else "")

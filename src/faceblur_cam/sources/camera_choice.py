@@ -75,6 +75,10 @@ def best_mode(source: int | str, wh: tuple[int, int], fps: float,
 def open_camera(setting: int | str, wh: tuple[int, int], fps: float) -> CameraSource:
     """The camera ``setting`` names, in its best mode for ``wh`` at ``fps``. Raises ``SourceError``."""
     target = resolve(setting, platform.list_cameras())
+    if isinstance(target.source, str):
+        busy = platform.camera_busy(target.source)
+        if busy:
+            raise SourceError(f'Camera "{target.name}" is {busy}')
     choice = best_mode(target.source, wh, fps)
     if choice is not None:
         log.info("camera %r: asking for %s: %s", target.name, choice.mode.describe(), choice.reason)
