@@ -32,6 +32,10 @@ class FakeDriver:
         self.table = table  # fourcc -> size -> [(numerator, denominator)] frame intervals
         self.calls = 0
 
+    @staticmethod
+    def name(code: int) -> str:
+        return fourcc_text(code & ~(1 << 31)) + ("!" if code & (1 << 31) else "")
+
     def __call__(self, request: int, buf: bytearray) -> None:
         self.calls += 1
         fourccs = list(self.table)
@@ -40,16 +44,17 @@ class FakeDriver:
             assert kind == linux_v4l2.BUF_TYPE_VIDEO_CAPTURE
             if index >= len(fourccs):
                 raise OSError(errno.EINVAL, "no more")
-            FMTDESC.pack_into(buf, 0, index, kind, 0, b"desc", fourcc_code(fourccs[index]), 0)
+            code = fourcc_code(fourccs[index].rstrip("!")) | (1 << 31 if fourccs[index].endswith("!") else 0)
+            FMTDESC.pack_into(buf, 0, index, kind, 0, b"desc", code, 0)
         elif request == VIDIOC_ENUM_FRAMESIZES:
             index, code, *_ = FRMSIZE.unpack(buf)
-            sizes = list(self.table[fourcc_text(code)])
+            sizes = list(self.table[self.name(code)])
             if index >= len(sizes):
                 raise OSError(errno.EINVAL, "no more")
             FRMSIZE.pack_into(buf, 0, index, code, 1, *sizes[index], 0, 0, 0, 0)
         elif request == VIDIOC_ENUM_FRAMEINTERVALS:
             index, code, w, h, *_ = FRMIVAL.unpack(buf)
-            intervals = self.table[fourcc_text(code)][(w, h)]
+            intervals = self.table[self.name(code)][(w, h)]
             if index >= len(intervals):
                 raise OSError(errno.EINVAL, "no more")
             FRMIVAL.pack_into(buf, 0, index, code, w, h, 1, *intervals[index], 0, 0, 0, 0)
@@ -61,6 +66,7 @@ def test_enumerates_formats_sizes_and_intervals() -> None:
     driver = FakeDriver({
         "YUYV": {(640, 480): [(1, 30), (1, 15)], (1280, 720): [(1, 10)]},
         "MJPG": {(1280, 720): [(1, 30), (2, 25)]},
+        "Y16 !": {(640, 480): [(1, 30)]},  # big-endian variant (vivid lists one): skipped, not a crash
     })
     modes = linux_v4l2_modes.enumerate_modes(driver)
     assert modes == [CameraMode("YUYV", 640, 480, 30), CameraMode("YUYV", 640, 480, 15),

@@ -36,18 +36,23 @@ MAX_ENTRIES = 200  # a driver that never says EINVAL must not hang us
 Ioctl = Callable[[int, bytearray], None]  # (request, buffer written in place); raises OSError
 
 
+BIG_ENDIAN_FLAG = 1 << 31  # v4l2_fourcc_be: e.g. "Y16 " big-endian; OpenCV does not read those
+
+
 def fourcc_text(code: int) -> str:
-    return struct.pack("<I", code).decode("ascii", "replace")
+    """"YUYV" for its code; "" for a code that is no printable fourcc (a big-endian variant)."""
+    text = struct.pack("<I", code).decode("latin-1")
+    return text if text.isascii() and text.isprintable() else ""
 
 
 def fourcc_code(text: str) -> int:
     return int(struct.unpack("<I", text.encode("ascii"))[0])
 
 
-def parse_fmtdesc(buf: bytes) -> tuple[str, str]:
-    """(fourcc, description) of a ``struct v4l2_fmtdesc``."""
+def parse_fmtdesc(buf: bytes) -> tuple[int, str]:
+    """(pixel format code, description) of a ``struct v4l2_fmtdesc``."""
     _index, _type, _flags, desc, pixelformat, _mbus = FMTDESC.unpack(buf)
-    return fourcc_text(pixelformat), desc.split(b"\0")[0].decode("utf-8", "replace")
+    return pixelformat, desc.split(b"\0")[0].decode("utf-8", "replace")
 
 
 def parse_framesize(buf: bytes) -> list[tuple[int, int]]:
@@ -97,8 +102,10 @@ def enumerate_modes(ioctl: Ioctl) -> list[CameraMode]:
     """Every (format, size, rate) a capture device lists, through ``ioctl(request, buf)``."""
     modes: list[CameraMode] = []
     for fmt in _entries(ioctl, VIDIOC_ENUM_FMT, lambda i: FMTDESC.pack(i, BUF_TYPE_VIDEO_CAPTURE, 0, b"", 0, 0)):
-        fourcc, _desc = parse_fmtdesc(fmt)
-        code = fourcc_code(fourcc)
+        code, _desc = parse_fmtdesc(fmt)
+        fourcc = fourcc_text(code)
+        if not fourcc:
+            continue  # not a format we could ask OpenCV for
         for size in _entries(ioctl, VIDIOC_ENUM_FRAMESIZES, functools.partial(_size_request, code)):
             for w, h in parse_framesize(size):
                 if w <= 0 or h <= 0:

@@ -69,6 +69,9 @@ def best_mode(source: int | str, wh: tuple[int, int], fps: float,
     except OSError as exc:
         log.info("cannot list the modes of %s: %s", source, exc)
         return None
+    except Exception:  # a driver answering oddly must not stop the camera from opening
+        log.warning("listing the modes of %s failed; using the camera's defaults", source, exc_info=True)
+        return None
     return choose_mode(listed, wh, fps)
 
 
