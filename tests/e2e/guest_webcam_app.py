@@ -122,7 +122,8 @@ def phase_devices(art: Path) -> None:
     (art / "devices.txt").write_text(out)
     print(out)
     cams = out.split("Cameras", 1)[-1].split("\n\n", 1)[0] if "Cameras" in out else ""
-    check("vivid" in cams and WEBCAM in cams and "asks for 640x480 YUYV 25 fps" in cams,
+    # "*": the camera the app would open with these settings (the default: the first real one)
+    check("vivid" in cams and WEBCAM in cams and "asks for 640x480 YUYV 25 fps" in cams and "*" in cams,
           "devices: vivid is listed as a camera, asking for 640x480 YUYV 25 fps")
     check(LABEL not in cams.replace("Camera menu", ""), f"devices: {LABEL!r} is not offered as a camera")
     measured = re.search(r"delivers (\S+ \S+) at ([\d.]+) fps \(measured\)", cams)
@@ -225,6 +226,11 @@ def phase_app(art: Path, loopback: str) -> None:
               f"{measured.group(0) if measured else 'not yet'}", flush=True)
         check(rate > 0, f"published rate {rate:.1f} fps (reported, not a target under emulation)")
         phase_disconnect(reader, proc)
+        # quit while paused: camera closed, detector idle (quitting in the middle of a detector
+        # pass that takes seconds on the emulated CPU is not what this test is about)
+        asked = subprocess.run([PY, "-m", "faceblur_cam", "pause"], capture_output=True, text=True, timeout=120)
+        paused = reader.until("card:PAUSED", 120)
+        check(asked.returncode == 0 and paused is not None, "pause: the paused card is published")
         reader.cap.release()
     finally:
         stop_app(proc, log_path)

@@ -24,6 +24,7 @@ from faceblur_cam.sources.modes import CameraMode
 
 log = logging.getLogger(__name__)
 
+FIRST_FRAME_S = 10.0  # a camera may take seconds to start streaming (OpenCV's own select timeout)
 MEASURE_FRAMES = 62  # the delivered rate is measured over 60 frame intervals...
 MEASURE_S = 3.0  # ...or 3 s, whichever comes first
 
@@ -101,6 +102,14 @@ class CameraSource:
                      self._measured_fps, self._asked_fps)
 
     def _reader(self) -> None:
+        """Reads until closed or failed, then releases the device itself: releasing it from
+        another thread while a read is blocked in the driver can abort the process."""
+        try:
+            self._read_frames()
+        finally:
+            self._cap.release()
+
+    def _read_frames(self) -> None:
         failures = 0
         while not self._stop:
             ok, image = self._cap.read()
@@ -129,8 +138,9 @@ class CameraSource:
             if self._error is not None:
                 raise SourceError(self._error)
             if self._index == self._delivered:
-                if time.monotonic() - self._last_frame_at > self._stall_s:
-                    raise SourceError(f"no frame from the camera for {self._stall_s:.0f} s")
+                stall = self._stall_s if self._index else max(self._stall_s, FIRST_FRAME_S)
+                if time.monotonic() - self._last_frame_at > stall:
+                    raise SourceError(f"no frame from the camera for {stall:.0f} s")
                 return None
             image, t, index = self._latest, self._latest_t, self._index
             self._delivered = index
@@ -138,6 +148,9 @@ class CameraSource:
         return CapturedFrame(fit(image, self._wh), t, index)
 
     def close(self) -> None:
+        """Stops the reader, which releases the device (the light goes off); waits up to 2 s for a
+        blocked read (then the device is released when that read returns)."""
         self._stop = True
         self._thread.join(timeout=2)
-        self._cap.release()
+        if self._thread.is_alive():
+            log.info("camera %r: a read is still blocked; the device is released when it returns", self._name)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from faceblur_cam import platform
 from faceblur_cam.platform.linux_cameras import CameraInfo, CameraNotFound, find_camera
 from faceblur_cam.sources import SourceError
-from faceblur_cam.sources.camera import CameraSource
+from faceblur_cam.sources.camera import FIRST_FRAME_S, CameraSource
 from faceblur_cam.sources.modes import CameraMode, ModeChoice, choose_mode
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,9 @@ class CameraProbe:
 
 def probe_camera(target: CameraTarget, wh: tuple[int, int], fps: float, seconds: float = 4.0,
                  clock: Callable[[], float] | None = None) -> CameraProbe:
-    """Open ``target`` in its best mode, read frames for up to ``seconds`` to measure the rate it
-    delivers, and close it (its light goes on meanwhile). Never raises."""
+    """Open ``target`` in its best mode, read frames until its rate is measured (for up to
+    ``seconds`` after the camera had the time to start) and close it (its light goes on
+    meanwhile). Never raises."""
     import time
 
     now = clock or time.monotonic
@@ -140,7 +141,7 @@ def probe_camera(target: CameraTarget, wh: tuple[int, int], fps: float, seconds:
     except SourceError as exc:
         return CameraProbe(target.name, choice, "", None, str(exc))
     try:
-        end = now() + seconds
+        end = now() + FIRST_FRAME_S + seconds
         error = ""
         while source.measured_fps is None and now() < end:
             try:
