@@ -91,12 +91,14 @@ class PacedCamera:
 
 
 class SlowEvery:
-    """Wraps the pipeline: every ``n``-th frame takes ``extra_s`` longer (a hiccup)."""
+    """Wraps the pipeline: every ``n``-th frame takes ``extra_s`` longer (a hiccup); records the
+    pipeline's own time per frame (the per-frame baseline the latency is compared with)."""
 
     def __init__(self, inner: Any, n: int, extra_s: float):
         self._inner, self._n, self._extra = inner, n, extra_s
         self.count = 0
         self.slow_indices: list[int] = []
+        self.process_ms: list[float] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -106,7 +108,11 @@ class SlowEvery:
         if self._n and self.count % self._n == 0:
             time.sleep(self._extra)
             self.slow_indices.append(frame.index)
-        return self._inner.process(frame)
+        start = time.perf_counter()
+        try:
+            return self._inner.process(frame)
+        finally:
+            self.process_ms.append((time.perf_counter() - start) * 1000)
 
 
 class LatencySink:
@@ -164,6 +170,7 @@ def run(seconds: float, slow_every: int, slow_ms: float, device: str | None) -> 
     while time.monotonic() < warm:
         time.sleep(0.05)
     first = len(sink.records)
+    first_processed = len(slow.process_ms) if slow else 0
     made0 = camera.made if camera else 0
     t0 = time.monotonic()
     time.sleep(seconds)
@@ -174,6 +181,7 @@ def run(seconds: float, slow_every: int, slow_ms: float, device: str | None) -> 
     engine.wait(10)
 
     lat = [r[2] * 1000 for r in records]
+    pipe = slow.process_ms[first_processed:] if slow else []
     third = max(1, len(lat) // 3)
     by_index = {r[0]: r[2] * 1000 for r in records}
     indices = sorted(by_index)
@@ -192,6 +200,9 @@ def run(seconds: float, slow_every: int, slow_ms: float, device: str | None) -> 
         "dropped": (made - len(records)) if made is not None else None,
         "added_latency_ms": {"p50": round(statistics.median(lat), 1) if lat else None,
                              "p95": round(percentile(lat, 95), 1), "max": round(max(lat), 1) if lat else None},
+        "pipeline_ms": {"p50": round(statistics.median(pipe), 1) if pipe else None,
+                        "p95": round(percentile(pipe, 95), 1)},
+        "p95_latency_over_pipeline_p50": round(percentile(lat, 95) / statistics.median(pipe), 2) if pipe else None,
         "target_p95_ms": TARGET_P95_MS,
         "meets_target": bool(lat) and percentile(lat, 95) <= TARGET_P95_MS,
         "queueing": {
