@@ -11,9 +11,9 @@ Checks (PASS/FAIL lines; exit 1 if any failed; frames saved as PNGs):
   mode        the driver itself (``v4l2-ctl --get-parm`` / ``--get-fmt-video``) says the stream
               runs at >= 25 fps: vivid has no MJPEG and 1280x720 only up to 12.5 fps, so the
               app must choose a smaller fluent mode (640x480 at 25)
-  published   frames of the configured size; the first ones are cards (never a raw camera frame
-              before protection runs); the published rate over some seconds (reported: the CPU
-              is emulated)
+  published   frames of the configured size; the first ones are cards or wholly obscured frames
+              (fail closed), never a raw camera frame before protection runs; the published rate
+              over some seconds (reported: the CPU is emulated)
   disconnect  ``v4l2-ctl --set-ctrl=disconnect=1`` (a pulled USB cable): the "no camera" card;
               once the device can be opened again, the picture is back within 5 s
 
@@ -71,6 +71,14 @@ def card_like(frame: np.ndarray) -> bool:
     """A placeholder card: mostly the cards' dark background (vivid's test pattern is not)."""
     near = np.abs(frame.astype(np.float32) - BG).max(axis=2) < 14
     return float(near.mean()) > 0.6
+
+
+def sharp(frame: np.ndarray) -> bool:
+    """vivid's test pattern has hard edges (bars, text); a frame the app obscured whole (fail
+    closed, e.g. while the detector misses its budget at start) has none. Steps of the
+    strongest 0.1 % of horizontal neighbours: 30+ on colour bars scaled to 720p, <= 3 when obscured."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    return float(np.percentile(np.abs(np.diff(gray, axis=1)), 99.9)) > 12
 
 
 def which_card(frame: np.ndarray) -> str:
@@ -163,15 +171,15 @@ class Reader:
         if not good:
             return None
         self.sizes.add((frame.shape[1], frame.shape[0]))
-        kind = f"card:{which_card(frame)}" if card_like(frame) else "picture"
+        kind = f"card:{which_card(frame)}" if card_like(frame) else "picture" if sharp(frame) else "obscured"
         self.kinds.append(kind)
         if kind not in self.saved:
             self.saved.add(kind)
             cv2.imwrite(str(self.art / f"webcam-{len(self.kinds):04d}-{kind.replace(':', '-')}.png"), frame)
         return kind
 
-    def until(self, want: str, timeout: float) -> float | None:
-        """Read until a frame of kind ``want`` (prefix); the monotonic time it came, or None."""
+    def until(self, want: str | tuple[str, ...], timeout: float) -> float | None:
+        """Read until a frame of kind ``want`` (prefixes); the monotonic time it came, or None."""
         deadline = time.monotonic() + left(timeout)
         while time.monotonic() < deadline:
             kind = self.next()
@@ -196,10 +204,11 @@ def phase_app(art: Path, loopback: str) -> None:
         check(reader.cap.isOpened(), f"OpenCV opened {loopback}")
         t_picture = reader.until("picture", 300)
         first_picture = reader.kinds.index("picture") if "picture" in reader.kinds else -1
-        cards_first = all(k.startswith("card") for k in reader.kinds[:first_picture])
+        cards_first = all(k.startswith("card") or k == "obscured" for k in reader.kinds[:first_picture])
         check(t_picture is not None and first_picture > 0 and cards_first,
-              f"start-up: {first_picture} card frame(s) ({sorted(set(reader.kinds[:first_picture]))}) before the "
-              "first picture frame: no raw camera frame before protection ran")
+              f"start-up: {first_picture} card or wholly obscured frame(s) "
+              f"({sorted(set(reader.kinds[:first_picture]))})"
+              " before the first picture frame: no raw camera frame before protection ran")
         check(reader.sizes == {(W, H)}, f"published frames are {W}x{H}: {sorted(reader.sizes)}")
         app_log = log_path.read_text(errors="replace")
         opened = re.search(r"camera '([^']*)' opened: (.*)", app_log)
@@ -248,10 +257,10 @@ def phase_disconnect(reader: Reader, app: subprocess.Popen[bytes]) -> None:
     while not can_open(WEBCAM) and time.monotonic() < deadline:
         time.sleep(0.05)
     t_back = time.monotonic()
-    t_picture = reader.until("picture", 120)
+    t_picture = reader.until(("picture", "obscured"), 120)  # camera frames again (obscured while detection restarts)
     recovered = None if t_picture is None else t_picture - max(t_back, t_card or t_back)
     check(recovered is not None and recovered <= RECOVERY_S,
-          f"disconnect: the picture is back {recovered if recovered is not None else float('nan'):.1f} s "
+          f"disconnect: camera frames are back {recovered if recovered is not None else float('nan'):.1f} s "
           f"after the device could be opened again (limit {RECOVERY_S:.0f} s)")
     check(app.poll() is None, "the app is still running after the disconnect")
 
