@@ -174,3 +174,11 @@ def test_holders_names_the_other_process_with_the_device_open(tmp_path: Path) ->
         os.symlink(target, fd / "3")
         (tmp_path / "proc" / str(pid) / "comm").write_text(comm + "\n")
     assert linux_cameras.holders(str(device), proc=tmp_path / "proc") == ["zoom"]
+
+
+def test_our_own_output_is_never_a_camera_even_by_name(tree: tuple[Path, dict[str, linux_v4l2.Capability]]) -> None:
+    root, caps = tree
+    cameras = linux_cameras.list_cameras(root, query=caps.__getitem__)
+    assert "FaceBlur Cam" not in [c.name for c in cameras]
+    with pytest.raises(SourceError, match="no camera named"):
+        resolve("FaceBlur Cam", cameras)
