@@ -10,7 +10,8 @@ capture. (Used when the host has no webcam; ``--device`` reads a real one throug
 
 Reported (JSON):
 
-- ``added_latency_ms``: p50 / p95 / max of publish time - capture time (target: p95 <= 45 ms);
+- ``added_latency_ms``: p50 / p95 / max of publish time - capture time (target: p95 <= 45 ms),
+  over the frames not slowed down on purpose;
 - ``published_fps`` and ``dropped``: camera frames never published (the engine was busy);
 - ``queueing``: whether latency grows over the run (p95 of the last third vs the first third)
   and, with ``--slow-every N``, what a slow frame does to the ones after it: one frame in N is
@@ -180,7 +181,9 @@ def run(seconds: float, slow_every: int, slow_ms: float, device: str | None) -> 
     engine.quit()
     engine.wait(10)
 
-    lat = [r[2] * 1000 for r in records]
+    hiccups = set(slow.slow_indices if slow else [])
+    # the target is judged on the frames we did not slow down on purpose; those are in "queueing"
+    lat = [r[2] * 1000 for r in records if r[0] not in hiccups]
     pipe = slow.process_ms[first_processed:] if slow else []
     third = max(1, len(lat) // 3)
     by_index = {r[0]: r[2] * 1000 for r in records}
