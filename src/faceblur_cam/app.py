@@ -21,6 +21,7 @@ from faceblur_cam.recording_choice import RecordingChoice
 from faceblur_cam.redact import Redactor, style_named
 from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError
+from faceblur_cam.sources.camera_choice import CameraChoice
 from faceblur_cam.track import FaceTracker
 
 log = logging.getLogger(__name__)
@@ -42,23 +43,23 @@ def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
     )
 
 
-def open_source(config: Config) -> FrameSource:
-    """The configured camera, or a file/folder standing in for one."""
+def open_source(config: Config, camera: CameraChoice | None = None) -> FrameSource:
+    """The configured camera (``camera``: as the tray chose it), or a file/folder standing in for one."""
     cam = config.camera
-    source = parse_source(cam.source)
+    source = camera.current() if camera is not None else parse_source(cam.device or cam.source)
     wh = (cam.width, cam.height)
     if isinstance(source, str) and Path(source).expanduser().exists() and not source.startswith("/dev/"):
         from faceblur_cam.sources.files import FileSource
 
         return FileSource(Path(source).expanduser(), wh=wh, loop=cam.loop)
-    if platform.is_virtual_camera(source):
+    if source != 0 and platform.is_virtual_camera(source):  # 0: the first real camera
         raise UserError(
             f"camera {source!r} is a virtual camera (maybe our own output); choose the physical "
             "camera with --source (see 'faceblur-cam devices')"
         )
-    from faceblur_cam.sources.camera import CameraSource
+    from faceblur_cam.sources.camera_choice import open_camera
 
-    return CameraSource(source, wh=wh, fps=cam.fps)
+    return open_camera(source, wh, cam.fps)
 
 
 def open_virtual_camera(config: Config) -> FrameSink:
@@ -88,18 +89,19 @@ def open_recorder(config: Config) -> FrameSink:
 
 def build_engine(config: Config, outputs: list[FrameSink],
                  preview: Callable[[], FrameSink] = open_preview,
-                 recording: RecordingChoice | None = None) -> Engine:
+                 recording: RecordingChoice | None = None, camera: CameraChoice | None = None) -> Engine:
     """The live engine: placeholder first, then the model loads on the worker thread.
 
     ``preview`` opens the preview window.
     ``recording``: the microphone and voice each recording starts with, when the tray can change
     them (default: ``config.recording`` as it is).
+    ``camera``: the camera to open, when the tray can change it (default: the configured one).
     """
     choice = recording or RecordingChoice(config.recording)
 
     def source_factory() -> FrameSource:
         try:
-            return open_source(config)
+            return open_source(config, camera)
         except UserError as exc:
             raise SourceError(str(exc)) from exc
 

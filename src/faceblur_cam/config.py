@@ -7,7 +7,8 @@ naming the file and the key, e.g. ``camera.fps: must be between 1 and 120, got 5
 Example ``config.toml``::
 
     [camera]
-    source = 0            # camera index, device path, video file or image folder
+    source = 0            # 0 = the first real camera; a camera's name, a device path, a video file or image folder
+    device = ""           # a camera's name or /dev/v4l/by-id link (wins over source; the tray's Camera menu)
     width = 1280
     height = 720
     fps = 30
@@ -63,6 +64,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class CameraConfig:
     source: int | str = 0
+    device: str = ""  # a camera's name or stable identity; empty = ``source``
     width: int = 1280
     height: int = 720
     fps: float = 30.0

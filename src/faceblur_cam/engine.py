@@ -115,6 +115,7 @@ class EngineStatus:
     preview: bool = False
     frames_published: int = 0
     event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
+    camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
 
     @property
     def summary(self) -> str:
@@ -337,6 +338,9 @@ class Engine:
             return
         if frame is None:
             return
+        camera = str(getattr(self._source, "description", ""))  # its measured rate comes later
+        if camera != self._status.camera:
+            self._set(camera=camera)
         published = self._pipeline.process(frame)
         self._publish(published)
         self._note_frame(published)

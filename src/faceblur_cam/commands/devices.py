@@ -6,13 +6,15 @@ import argparse
 import json
 
 from faceblur_cam import platform
-from faceblur_cam.config import load_config
+from faceblur_cam.config import CameraConfig, load_config, parse_source
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("devices", help="list cameras, virtual cameras and microphones",
                        description="List video devices (physical cameras and virtual cameras) and the microphones "
                                    "recordings can take their sound from.")
+    p.add_argument("--no-measure", action="store_true",
+                   help="do not open the cameras to measure the frame rate they deliver")
     p.set_defaults(func=run_devices)
 
 
@@ -28,6 +30,9 @@ def run_devices(args: argparse.Namespace) -> int:
     for path, name, virtual in devices:
         role = "virtual camera" + (" (FaceBlur Cam output)" if name == label else "") if virtual else "camera"
         print(f"{path:14s} {name:32s} {role}")
+    cams = cameras_text(config.camera, measure=not getattr(args, "no_measure", False))
+    if cams:
+        print("\n" + cams)
     out = platform.find_virtual_camera(label)
     print(f"\nOutput \"{label}\": {out or 'not found'}")
     if out is None and platform.needs_device_path():
@@ -63,4 +68,43 @@ def microphones_text(chosen: str) -> str:
     else:
         found = any(chosen in (mic.setting, mic.name) for mic in mics)
         lines.append(f"Recordings take sound from: {chosen!r}{'' if found else ' (not found now: pictures only)'}")
+    return "\n".join(lines)
+
+
+def cameras_text(cam: CameraConfig, measure: bool = True) -> str:
+    """The real cameras by name and identity, the mode each would be opened in and why, and
+    (``measure``) the rate it delivers. Empty where the system does not list cameras."""
+    from faceblur_cam.sources import SourceError
+    from faceblur_cam.sources.camera_choice import CameraTarget, best_mode, probe_camera, resolve
+
+    cameras = platform.list_cameras()
+    if not cameras:
+        return ""
+    try:
+        chosen = resolve(parse_source(cam.device or cam.source), cameras).source
+    except SourceError as exc:
+        chosen = ""
+        problem = str(exc)
+    else:
+        problem = ""
+    wh, fps = (cam.width, cam.height), cam.fps
+    lines = ["Cameras (choose one with --source NAME, [camera] device = \"NAME\" or the tray's Camera menu;"
+             " virtual cameras are never used by default):"]
+    for camera in cameras:
+        mark = "*" if camera.path == chosen else " "
+        lines.append(f" {mark} {json.dumps(camera.name)}  {camera.path}  identity: {camera.identity}")
+        if measure:
+            probe = probe_camera(CameraTarget(camera.path, camera.name), wh, fps)
+            choice = probe.asked
+            if probe.delivered and probe.measured_fps is not None:
+                lines.append(f"      delivers {probe.delivered} at {probe.measured_fps:.1f} fps (measured)"
+                             + ("  WARNING: far below the asked rate" if probe.too_slow else ""))
+            else:
+                lines.append(f"      could not measure: {probe.error or 'no frames'}")
+        else:
+            choice = best_mode(camera.path, wh, fps)
+        if choice is not None:
+            lines.append(f"      asks for {choice.mode.describe()}: {choice.reason}")
+    if problem:
+        lines.append(f"  {problem}")
     return "\n".join(lines)

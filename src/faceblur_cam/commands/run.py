@@ -210,7 +210,10 @@ def run_live(args: argparse.Namespace) -> int:
     if record_only and not args.record:
         raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
     recording = RecordingChoice(config.recording)  # the tray may change its microphone and voice
-    engine = build_engine(config, outputs, recording=recording)
+    from faceblur_cam.sources.camera_choice import choice_for
+
+    camera = choice_for(parse_source(config.camera.device or config.camera.source))  # the tray may change it
+    engine = build_engine(config, outputs, recording=recording, camera=camera)
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))
@@ -230,7 +233,7 @@ def run_live(args: argparse.Namespace) -> int:
 
     pending = next((sink for sink in outputs if isinstance(sink, PendingVirtualCamera)), None)
     return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending,
-                    recording=recording)
+                    recording=recording, camera=camera)
 
 
 def claim_instance() -> InstanceLock | None:

@@ -19,11 +19,12 @@ Section = Callable[[], list[CheckResult]]
 
 def default_sections(label: str) -> list[Section]:
     from faceblur_cam import platform
-    from faceblur_cam.doctor import app_checks
+    from faceblur_cam.doctor import app_checks, camera_mode
 
     return [
         lambda: platform.virtual_camera_checks(label),
         platform.camera_checks,
+        camera_mode.camera_mode_checks,
         lambda: [app_checks.detector_check()],
         lambda: [app_checks.tray_check()],
         lambda: [app_checks.recording_check()],

@@ -15,6 +15,10 @@
   OBS); empty where the device is found as above (Linux).
 - ``needs_device_path()``: True where the device must be found by label before opening.
 - ``list_video_devices()``: ``[(path, name, is_virtual)]`` for ``faceblur-cam devices``.
+- ``list_cameras()``: the real capture devices with a stable identity (Linux); ``[]`` where
+  cameras are only known by index. ``camera_modes(path)``: the modes a camera lists (Linux:
+  V4L2 enumeration); ``[]`` where they cannot be read (OpenCV's defaults are used).
+  ``camera_busy(path)``: "in use by another app (zoom)" when another program holds it.
 - ``virtual_camera_checks(label)``, ``camera_checks()``: doctor findings for this OS.
 - ``setup_plan(label)``: the commands (Linux) or instructions that create the device.
 - ``open_folder(path)``: show a folder in the desktop's file manager (does not wait for it).
@@ -31,8 +35,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from faceblur_cam.doctor.result import CheckResult
+    from faceblur_cam.platform.linux_cameras import CameraInfo
     from faceblur_cam.platform.output_choice import OutputChoice
     from faceblur_cam.platform.plan import SetupPlan
+    from faceblur_cam.sources.modes import CameraMode
 
 
 def _impl() -> ModuleType:
@@ -69,6 +75,24 @@ def output_choices(label: str = "FaceBlur Cam") -> list[OutputChoice]:
 
 def list_video_devices() -> list[tuple[str, str, bool]]:
     return list(_impl().list_video_devices())
+
+
+def list_cameras() -> list[CameraInfo]:
+    lister = getattr(_impl(), "list_cameras", None)
+    return list(lister()) if lister is not None else []
+
+
+def camera_busy(path: str) -> str | None:
+    """Why camera ``path`` cannot be opened when another program holds it (naming it when the OS
+    tells), else None."""
+    check = getattr(_impl(), "camera_busy", None)
+    return check(path) if check is not None else None
+
+
+def camera_modes(path: str) -> list[CameraMode]:
+    """Raises ``OSError`` when the camera cannot be asked (unplugged, no permission)."""
+    reader = getattr(_impl(), "camera_modes", None)
+    return list(reader(path)) if reader is not None else []
 
 
 def needs_device_path() -> bool:

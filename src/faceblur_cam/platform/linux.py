@@ -13,8 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faceblur_cam.platform import linux_sysfs, linux_v4l2
+from faceblur_cam.platform import linux_cameras, linux_sysfs, linux_v4l2, linux_v4l2_modes
 from faceblur_cam.platform.linux_sysfs import VideoDevice
+from faceblur_cam.sources.modes import CameraMode
 
 if TYPE_CHECKING:
     from faceblur_cam.doctor.result import CheckResult
@@ -32,6 +33,18 @@ def output_choices(label: str) -> list[OutputChoice]:
 
 def list_video_devices() -> list[tuple[str, str, bool]]:
     return [(d.path, d.name, d.virtual) for d in linux_sysfs.video_devices()]
+
+
+def list_cameras() -> list[linux_cameras.CameraInfo]:
+    return linux_cameras.list_cameras()
+
+
+def camera_busy(path: str) -> str | None:
+    return linux_cameras.busy_reason(path)
+
+
+def camera_modes(path: str) -> list[CameraMode]:
+    return linux_v4l2_modes.list_modes(path)
 
 
 def find_virtual_camera(label: str) -> str | None:

@@ -37,6 +37,7 @@ class Capability:
     driver: str
     card: str
     caps: int  # this node's capabilities (device_caps when the driver reports them)
+    bus_info: str = ""  # e.g. "usb-0000:00:14.0-2": with the card name, a stable identity
 
     @property
     def capture(self) -> bool:
@@ -58,6 +59,7 @@ def parse_capability(buf: bytes) -> Capability:
         driver=text(0, 16),
         card=text(16, 32),
         caps=device_caps if caps & CAP_DEVICE_CAPS else caps,
+        bus_info=text(48, 32),
     )
 
 

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faceblur_cam.autostart import Autostart
-from faceblur_cam.engine import Engine
+from faceblur_cam.engine import Engine, EngineState
 from faceblur_cam.errors import UserError
+from faceblur_cam.platform.linux_cameras import CameraInfo
 from faceblur_cam.recording_choice import RecordingChoice
+from faceblur_cam.sources import SourceError
+from faceblur_cam.sources.camera_choice import CameraChoice, resolve
 from faceblur_cam.sources.microphone import InputDevice, MicrophoneUnavailable
 from faceblur_cam.tray.menu import Action, MenuItem
 from faceblur_cam.tray.vcam_setup import VcamSetup
@@ -40,9 +43,12 @@ class TrayActions:
         vcam_setup: VcamSetup | None = None,
         recording: RecordingChoice | None = None,
         list_microphones: Callable[[], list[InputDevice]] | None = None,
+        camera: CameraChoice | None = None,
+        list_cameras: Callable[[], list[CameraInfo]] | None = None,
     ):
         """``recording`` and ``list_microphones``: the tray chooses the next recording's microphone
-        and voice (absent: no sound menu)."""
+        and voice (absent: no sound menu). ``camera`` and ``list_cameras``: the tray chooses the
+        camera (absent: no Camera menu, e.g. a video file stands in for the camera)."""
         self._engine = engine
         self._autostart = autostart
         self._folder = folder
@@ -52,6 +58,8 @@ class TrayActions:
         self._vcam_setup = vcam_setup
         self._recording = recording
         self._list_microphones = list_microphones
+        self._camera = camera
+        self._list_cameras = list_cameras
         self._mics_lock = threading.Lock()
         self._microphones: tuple[InputDevice, ...] | None = None  # guarded by _mics_lock; None: not listed
 
@@ -88,6 +96,23 @@ class TrayActions:
         with self._mics_lock:
             mics = self._microphones
         return mics if mics is not None else (), settings.audio, settings.voice == "disguise"
+
+    def camera_choice(self) -> tuple[tuple[CameraInfo, ...] | None, str]:
+        """(the real cameras now, or None without a Camera menu; the identity of the chosen one).
+        Reads sysfs and asks each device node (no streaming): cheap enough for the tray thread."""
+        if self._camera is None or self._list_cameras is None:
+            return None, ""
+        try:
+            cameras = self._list_cameras()
+        except OSError as exc:
+            log.warning("cannot list the cameras: %s", exc)
+            return (), ""
+        try:
+            path = resolve(self._camera.current(), cameras).source
+        except SourceError:
+            return tuple(cameras), ""
+        chosen = next((c.identity for c in cameras if c.path == path), "")
+        return tuple(cameras), chosen
 
     def find_microphones(self, then: Callable[[], None]) -> threading.Thread | None:
         """List the input devices again on a thread of its own, then call ``then`` (on that thread)."""
@@ -129,6 +154,8 @@ class TrayActions:
             engine.set_style(str(arg))
         elif action is Action.MICROPHONE and self._recording is not None:
             self._recording.choose_audio(str(arg))
+        elif action is Action.CAMERA and self._camera is not None:
+            self._switch_camera(str(arg))
         elif action is Action.DISGUISE_VOICE and self._recording is not None:
             self._recording.choose_voice("disguise" if arg else "keep")
         elif action is Action.PREVIEW:
@@ -142,6 +169,18 @@ class TrayActions:
         elif action is Action.QUIT:
             engine.quit()
             self._on_quit()
+
+    def _switch_camera(self, identity: str) -> None:
+        """Remember the camera by its stable identity; the engine opens it the next time it opens
+        the camera, at once unless paused (a pause and resume: the paused card shows meanwhile,
+        never a raw frame)."""
+        assert self._camera is not None
+        if not self._camera.choose(identity):
+            return
+        log.info("camera chosen: %s", identity)
+        if self._engine.status().state is not EngineState.PAUSED:
+            self._engine.pause()
+            self._engine.resume()
 
     def _set_autostart(self, on: bool) -> None:
         if self._autostart is None:

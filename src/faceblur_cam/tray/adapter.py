@@ -38,7 +38,7 @@ from faceblur_cam.tray.menu import (
 log = logging.getLogger(__name__)
 
 # clicks that change what the flags show (the menu is redrawn from them)
-FLAG_ACTIONS = frozenset({Action.AUTOSTART, Action.MICROPHONE, Action.DISGUISE_VOICE})
+FLAG_ACTIONS = frozenset({Action.AUTOSTART, Action.MICROPHONE, Action.DISGUISE_VOICE, Action.CAMERA})
 STATUS_TEXT_REFRESH_S = 5.0  # fps/face counts alone rebuild the menu at most this often
 
 
@@ -91,9 +91,10 @@ class TrayIcon:
     @staticmethod
     def _read_flags(actions: TrayActions) -> TrayFlags:
         microphones, audio, disguise = actions.sound_choice()
+        cameras, camera = actions.camera_choice()
         return TrayFlags(can_record=actions.can_record, can_preview=actions.can_preview,
                          autostart=actions.autostart_enabled(), vcam_missing=actions.vcam_missing(),
-                         microphones=microphones, audio=audio, disguise=disguise)
+                         microphones=microphones, audio=audio, disguise=disguise, cameras=cameras, camera=camera)
 
     # ------------------------------------------------------------------ main thread
     def run(self) -> None:
@@ -181,6 +182,8 @@ class TrayIcon:
             if flags_changed:
                 self._flags = replace(self._flags, vcam_missing=missing)
         self._update(force_menu=flags_changed)
+        if before.state is not status.state and status.state in (EngineState.NO_CAMERA, EngineState.PROTECTING):
+            self._backend.call_on_main(self.refresh_flags)  # a camera came or went: list them again
         if before.recording and not status.recording:  # the microphone is free: see what is there now
             self._actions.find_microphones(then=self.refresh_flags)
         news = notification(before, status)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from faceblur_cam import APP_NAME
 from faceblur_cam.config import STYLES
 from faceblur_cam.engine import EngineEvent, EngineState, EngineStatus, PreviewClosed
+from faceblur_cam.platform.linux_cameras import CameraInfo
 from faceblur_cam.sources.microphone import InputDevice
 
 
@@ -26,6 +27,7 @@ class Action(enum.Enum):
     MICROPHONE = "microphone"  # argument: "default", "off" or a device's setting (InputDevice.setting)
     DISGUISE_VOICE = "disguise_voice"  # argument: True to disguise the next recordings' voice
     FIND_MICROPHONES = "find_microphones"  # list the input devices again
+    CAMERA = "camera"  # argument: the camera's stable identity (CameraInfo.identity)
     PREVIEW = "preview"  # argument: True to open, False to close
     AUTOSTART = "autostart"  # argument: True to enable, False to disable
     OPEN_RECORDINGS = "open_recordings"
@@ -75,10 +77,13 @@ class TrayFlags:
     microphones: tuple[InputDevice, ...] | None = None
     audio: str = "default"
     disguise: bool = False
+    cameras: tuple[CameraInfo, ...] | None = None  # the real cameras (None: no Camera menu here)
+    camera: str = ""  # the identity of the camera in use (or to be used)
 
 
 SETUP_VCAM_TEXT = "Set up the virtual camera..."
 MICROPHONE_TEXT = "Microphone"
+CAMERA_TEXT = "Camera"
 DISGUISE_TEXT = "Disguise voice"
 
 
@@ -99,6 +104,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
     items = [MenuItem(status_line(status), enabled=False)]
     if flags.vcam_missing:
         items += [MenuItem(flags.vcam_missing, enabled=False), MenuItem(SETUP_VCAM_TEXT, Action.SETUP_VCAM)]
+    if status.camera and status.state is EngineState.PROTECTING:
+        items.append(MenuItem(f"Camera: {status.camera}", enabled=False))
     if status.message and status.state in (EngineState.PROTECTING, EngineState.PAUSED):
         items.append(MenuItem(status.message, enabled=False))  # e.g. "Recording failed: ..."
     items.append(SEPARATOR)
@@ -113,6 +120,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
             items.append(MenuItem("Start recording", Action.START_RECORDING, enabled=running))
         if flags.microphones is not None:
             items += sound_items(flags, changeable=not status.recording)
+    if flags.cameras is not None:
+        items.append(camera_menu(flags))
     styles = tuple(
         MenuItem(style.capitalize(), Action.STYLE, style, checked=style == status.style, radio=True)
         for style in STYLES
@@ -129,6 +138,20 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
         items.append(MenuItem("Open recordings folder", Action.OPEN_RECORDINGS))
     items.append(MenuItem("Quit", Action.QUIT))
     return tuple(items)
+
+
+def camera_menu(flags: TrayFlags) -> MenuItem:
+    """The Camera submenu: the real cameras by name (virtual ones, our own output above all,
+    are never listed: reading it would be a feedback loop)."""
+    cams = flags.cameras or ()
+    names = [c.name for c in cams]
+
+    def text(c: CameraInfo) -> str:
+        return c.name if names.count(c.name) == 1 else f"{c.name} ({c.path})"  # two of the same model
+
+    choices = tuple(MenuItem(text(c), Action.CAMERA, c.identity, checked=c.identity == flags.camera, radio=True)
+                    for c in cams)
+    return MenuItem(CAMERA_TEXT, submenu=choices or (MenuItem("No camera found", enabled=False),))
 
 
 def sound_items(flags: TrayFlags, changeable: bool) -> list[MenuItem]:

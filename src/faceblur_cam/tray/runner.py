@@ -18,6 +18,7 @@ from faceblur_cam.engine import Engine
 from faceblur_cam.errors import UserError
 from faceblur_cam.recording_choice import RecordingChoice
 from faceblur_cam.sinks.vcam import PendingVirtualCamera
+from faceblur_cam.sources.camera_choice import CameraChoice
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.backend import (
     TrayBackend,
@@ -36,13 +37,14 @@ AT_LOGIN_POLL_S = 3.0
 
 def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
              headless: Callable[[Engine], int], pending_vcam: PendingVirtualCamera | None = None,
-             recording: RecordingChoice | None = None) -> int:
+             recording: RecordingChoice | None = None, camera: CameraChoice | None = None) -> int:
     """Show the tray icon until Quit; returns the exit code. ``engine`` is already started.
 
     ``pending_vcam``: the virtual camera is not set up yet; until it is, the icon shows its error
     state and the menu offers to set it up.
     ``recording``: what the engine's recordings start with; the menu changes its microphone and
-    voice (absent: no sound menu).
+    voice (absent: no sound menu). ``camera``: the camera the engine opens; the Camera menu
+    changes it (absent: no Camera menu).
 
     Without a menu-capable tray: at login, protect headless (``headless(engine)``) after a
     notification; otherwise quit the engine and raise ``TrayUnavailable`` (the message says
@@ -60,7 +62,7 @@ def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
                             f"{exc}\nFaceBlur Cam keeps protecting your camera; "
                             "log out and in again to get the tray icon.")
         return headless(engine)
-    return _run_icon(backend, engine, config, pending_vcam, recording)
+    return _run_icon(backend, engine, config, pending_vcam, recording, camera)
 
 
 def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] = load_backend,
@@ -91,7 +93,7 @@ def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] =
 
 
 def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam: PendingVirtualCamera | None,
-              recording: RecordingChoice | None) -> int:
+              recording: RecordingChoice | None, camera: CameraChoice | None = None) -> int:
     from faceblur_cam import platform
     from faceblur_cam.sinks.recorder import recordings_folder
     from faceblur_cam.sources.microphone import SOUND_SUPPORTED, list_microphones
@@ -111,7 +113,8 @@ def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam
     actions = TrayActions(engine, autostart=_autostart_or_none(),
                           folder=recordings_folder(config.recording.folder),
                           open_folder=platform.open_folder, notify=notify, on_quit=stop, vcam_setup=setup,
-                          recording=recording, list_microphones=list_microphones if SOUND_SUPPORTED else None)
+                          recording=recording, list_microphones=list_microphones if SOUND_SUPPORTED else None,
+                          camera=camera, list_cameras=platform.list_cameras if camera is not None else None)
     icon = TrayIcon(backend, engine.status(), actions)
     engine.subscribe(icon.on_status)
 
