@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.fake_linux import FakeLinux
+from fake_linux import FakeLinux
 
 from faceblur_cam.platform import linux_cameras, linux_v4l2, linux_v4l2_modes
 from faceblur_cam.platform.linux_v4l2_modes import (
