@@ -113,8 +113,8 @@ class TimedDetector:
             pass
         self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
-            log.warning("the face detector did not finish its frame within %.1f s; it finishes before the process exits",
-                     self.close_timeout_s)
+            log.warning("the face detector did not finish its frame within %.1f s; it finishes before the "
+                        "process exits", self.close_timeout_s)
             with _leftover_lock:
                 _leftover.add(self._thread)
 
