@@ -319,6 +319,8 @@ class Mp4Recorder:
         if self._closed:
             return
         self._closed = True
+        if self._sound is not None:  # the video ends with the last slot given out: so does the sound
+            self._sound.end_at((self._last_slot + 1) / self.fps)
         try:
             self._queue.put((_STOP, self._last_slot), timeout=STOP_WAIT_S)  # the writer drains
         except queue.Full:
