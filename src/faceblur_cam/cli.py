@@ -76,6 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "verbose", False):
         quiet_opencv()
     try:
+        return _run_command(args)
+    finally:
+        finish_leftover_work()
+
+
+def finish_leftover_work() -> None:
+    """Before the interpreter exits: let a slow face detection still inside onnxruntime finish
+    (exiting under it aborts the process, exit 134). Only when something was left running."""
+    worker = sys.modules.get("faceblur_cam.detect.worker")
+    if worker is not None:
+        worker.wait_for_leftover_detections()
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:
         print(f"faceblur-cam: {exc}", file=sys.stderr)

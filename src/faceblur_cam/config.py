@@ -127,6 +127,8 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not a settings file: its values are nested too deeply to read") from exc
     try:
         return validate(_from_dict(Config(), data, ""))
     except ConfigError as exc:

@@ -444,7 +444,9 @@ class Engine:
         try:
             self._source = self._parts.open_source()
         except SourceError as exc:
-            log.warning("cannot open camera: %s", exc)
+            # said once per outage, not at every retry (the tray shows it meanwhile)
+            said = self._status.state is EngineState.NO_CAMERA and self._status.message == str(exc)
+            log.log(logging.DEBUG if said else logging.WARNING, "cannot open camera: %s", exc)
             self._happen(CameraFailed(), CameraLost(str(exc)))
             return False
         self._happen(CameraOpened())

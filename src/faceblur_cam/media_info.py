@@ -33,6 +33,7 @@ class AudioTrack:
 class MediaInfo:
     audio: AudioTrack | None
     rotation: int  # display rotation of the first video stream, degrees counter-clockwise: 0/90/180/270
+    has_video: bool = True  # False: ffmpeg listed streams and none was a picture (e.g. a sound file)
 
 
 def probe_media(exe: str, path: Path) -> MediaInfo:
@@ -50,13 +51,14 @@ def parse_media_info(text: str) -> MediaInfo:
     """``MediaInfo`` from the stream listing ``ffmpeg -i`` prints (first input only)."""
     audio: AudioTrack | None = None
     rotation: int | None = None
-    in_video = seen_video = False
+    in_video = seen_video = seen_stream = False
     for line in text.splitlines():
         if line.startswith("Input #") and not line.startswith("Input #0"):
             break
         stream = _STREAM.match(line)
         if stream:
             kind, codec, rest = stream.groups()
+            seen_stream = True
             in_video = kind == "Video" and not seen_video
             seen_video = seen_video or in_video
             if kind == "Audio" and audio is None:
@@ -69,4 +71,4 @@ def parse_media_info(text: str) -> MediaInfo:
                 rotation = round(float(turned.group(1)) / 90) * 90 % 360
         elif line.startswith("  ") and not line.startswith("    "):
             in_video = False
-    return MediaInfo(audio, rotation or 0)
+    return MediaInfo(audio, rotation or 0, seen_video or not seen_stream)

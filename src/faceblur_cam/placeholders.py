@@ -1,6 +1,10 @@
 """Placeholder cards the virtual camera shows instead of the camera picture.
 
 Cards are drawn once per (state, message) and cached; they contain no camera pixels at all.
+A card is published into the call and recorded, so it says nothing about the machine: the "No
+camera" card says "Camera disconnected" whatever the reason (the reason names a device path or
+a file with the user's name in it; it stays in the tray and the log), and a message with a path
+in it is not drawn.
 """
 
 from __future__ import annotations
@@ -37,13 +41,26 @@ class PlaceholderCards:
     _cache: dict[tuple[EngineState, str], np.ndarray] = field(default_factory=dict)
 
     def card(self, state: EngineState, message: str = "") -> PublishedFrame:
-        key = (state, message)
+        key = (state, card_message(state, message))
         if key not in self._cache:
             if len(self._cache) > 32:
                 self._cache.clear()
-            self._cache[key] = render_card(self.wh, TITLES.get(state, state.value), message,
+            self._cache[key] = render_card(self.wh, TITLES.get(state, state.value), key[1],
                                            ACCENTS.get(state, (200, 170, 90)))
         return PublishedFrame(image=self._cache[key], t=0.0, kind=FrameKind.PLACEHOLDER)
+
+
+NO_CAMERA_TEXT = "Camera disconnected, retrying"
+ERROR_TEXT = "The picture is hidden until protection works again"
+
+
+def card_message(state: EngineState, message: str) -> str:
+    """What a card may say about ``message``: nothing that identifies the machine (paths, users)."""
+    if state is EngineState.NO_CAMERA:
+        return NO_CAMERA_TEXT
+    if any(mark in message for mark in ("/", "\\", "~")):
+        return ERROR_TEXT if state is EngineState.ERROR else ""
+    return message
 
 
 def render_card(wh: tuple[int, int], title: str, message: str, accent: tuple[int, int, int]) -> np.ndarray:

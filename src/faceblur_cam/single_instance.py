@@ -8,7 +8,8 @@
   Files in it are opened without following links (``O_NOFOLLOW``) and created exclusively.
 - POSIX: the holder answers on a Unix socket ``control.sock`` in that folder, so only this user
   can connect (and on Linux the peer's uid is checked too). A request is one line
-  ``<command>``; the answer ``ok`` or ``unknown``.
+  ``<command>``; the answer ``ok`` or ``unknown``, or ``busy`` when all client slots are taken
+  (the client then retries: "busy" is not "not running").
 - Windows (no Unix sockets in Python there): a loopback-only TCP port, written with a random
   token to ``instance.json`` (readable by the user only); a request is ``<token> <command>``.
 - Each client gets 2 s in total to send its line, on its own thread (at most 4 at a time): a
@@ -26,6 +27,7 @@
 from __future__ import annotations
 
 import atexit
+import enum
 import hmac
 import json
 import logging
@@ -56,7 +58,7 @@ INFO_NAME = "instance.json"  # Windows only: port and token
 SOCKET_NAME = "control.sock"  # POSIX
 REQUEST_SECONDS = 2.0  # a client's whole request line must arrive within this
 MAX_REQUEST_BYTES = 200
-MAX_CLIENTS = 4  # handled at once; more are dropped at once
+MAX_CLIENTS = 16  # handled at once (a dozen clients reconnecting in a loop leave room); more get "busy"
 UNIX = hasattr(socket, "AF_UNIX") and sys.platform != "win32"
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -162,7 +164,7 @@ class InstanceLock:
                 return
             if not self._clients.acquire(blocking=False):
                 log.warning("single instance: too many clients at once; dropping one")
-                conn.close()
+                _say_busy(conn)
                 continue
             threading.Thread(target=self._handle, args=(conn, on_request), name="faceblur-instance-client",
                              daemon=True).start()
@@ -206,6 +208,17 @@ class InstanceLock:
             _unlock(self._lock_file)
             self._lock_file.close()
             self._lock_file = None
+
+
+def _say_busy(conn: socket.socket) -> None:
+    """Tell a client we have no slot for it ("busy": it retries), without ever waiting on it."""
+    try:
+        conn.setblocking(False)
+        conn.send(b"busy\n")
+    except OSError:
+        pass
+    finally:
+        conn.close()
 
 
 def _read_line(conn: socket.socket, deadline: float) -> str:
@@ -290,24 +303,53 @@ def claim(folder: Path | None = None) -> InstanceLock | None:
     return InstanceLock(folder, lock_file)
 
 
-def ask_running_instance(command: str = "show", folder: Path | None = None,
-                         timeout: float = 5.0) -> bool:
-    """Send ``command`` to the running instance; True when it answered ``ok``.
+class Answer(enum.Enum):
+    OK = "the running instance did it"
+    BUSY = "an instance is running but did not take the request in time (other clients)"
+    NOT_RUNNING = "nothing answers: no instance is running"
+    UNKNOWN = "the running instance does not know the request"
 
-    Waits up to ``timeout`` for an instance that is still starting to begin answering.
+
+def request_running_instance(command: str = "show", folder: Path | None = None,
+                             timeout: float = 5.0) -> Answer:
+    """Send ``command`` to the running instance, retrying until ``timeout``.
+
+    A connection that is refused (no socket, nobody listening) is "not running" (retried for an
+    instance that is still starting); one that is accepted and then dropped or answered
+    ``busy`` (too many clients at once, e.g. a reconnect storm) is "busy", retried with a short
+    growing pause: the owner's own request gets through as soon as a slot is free.
     """
     folder = ensure_private(folder) if folder else runtime_dir()
     deadline = time.monotonic() + timeout
+    running = False
+    pause = 0.05
     while True:
         try:
             with _connect(folder) as (conn, prefix):
+                running = True
                 conn.sendall(f"{prefix}{command}\n".encode())
-                return conn.makefile("rb").readline(100).strip() == b"ok"
-        except (OSError, ValueError, KeyError) as exc:
-            if time.monotonic() >= deadline:
-                log.debug("no answer from the running instance: %s", exc)
-                return False
-            time.sleep(0.2)
+                answer = conn.makefile("rb").readline(100).strip()
+            if answer == b"ok":
+                return Answer.OK
+            if answer == b"unknown":
+                return Answer.UNKNOWN
+            log.debug("the running instance is busy (%r)", answer)
+        except (ConnectionRefusedError, FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
+            log.debug("no instance answers: %s", exc)
+        except (OSError, ValueError) as exc:  # accepted, then dropped or timed out: it is there
+            running = True
+            log.debug("the running instance dropped the request: %s", exc)
+        if time.monotonic() >= deadline:
+            return Answer.BUSY if running else Answer.NOT_RUNNING
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 0.5)
+
+
+def ask_running_instance(command: str = "show", folder: Path | None = None,
+                         timeout: float = 5.0) -> bool:
+    """Send ``command`` to the running instance; True when it answered ``ok`` (see
+    ``request_running_instance``)."""
+    return request_running_instance(command, folder, timeout) is Answer.OK
 
 
 class _connect:

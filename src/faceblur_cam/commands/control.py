@@ -7,6 +7,8 @@ import argparse
 
 from faceblur_cam.errors import UserError
 
+CONTROL_TIMEOUT_S = 10.0  # retries while the channel is busy (or the app is still starting)
+
 HELP = {
     "pause": "pause the running FaceBlur Cam (camera released, the call sees a Paused card)",
     "resume": "resume protecting in the running FaceBlur Cam",
@@ -21,9 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def send(args: argparse.Namespace) -> int:
-    from faceblur_cam.single_instance import ask_running_instance
+    from faceblur_cam.single_instance import Answer, request_running_instance
 
-    if not ask_running_instance(args.command_name):
+    answer = request_running_instance(args.command_name, timeout=CONTROL_TIMEOUT_S)
+    if answer is Answer.NOT_RUNNING:
         raise UserError("FaceBlur Cam is not running (start it with: faceblur-cam)")
+    if answer is Answer.BUSY:
+        raise UserError(f"FaceBlur Cam is running but was busy with other requests for {CONTROL_TIMEOUT_S:g} s "
+                        f"(retried); {args.command_name} was not done. Try again")
+    if answer is Answer.UNKNOWN:
+        raise UserError(f"the running FaceBlur Cam does not know '{args.command_name}' (an older version?); "
+                        "restart it")
     print(f"FaceBlur Cam: {args.command_name} requested.")
     return 0

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm"}
 MAX_FPS = 240.0
+NAME_MAX = 255  # bytes per file or folder name on Linux, macOS and Windows file systems
 
 
 def frame_rate(text: str) -> float:
@@ -74,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("input", type=Path, help="video file, image, or folder of images")
     p.add_argument("-o", "--output", type=Path, required=True,
-                   help="a video file (.mp4/.avi) or a folder for PNGs named like the inputs")
+                   help=f"a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder (a path without an "
+                   "extension) for PNGs named like the inputs")
     p.add_argument("--boxes", type=Path, help="write the redacted regions per frame as JSON lines")
     p.add_argument("--style", choices=STYLES, help="redaction style (default from config: blur)")
     p.add_argument("--fps", type=frame_rate, help="frame rate for image folders (default 30)")
@@ -84,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="disguise: shift the voice's pitch and formants so the speaker is harder to "
                    "recognise by ear (the words stay; see the README). Default: keep")
     default = VoiceDisguise()
-    p.add_argument("--voice-pitch", type=semitones, default=default.pitch_semitones, metavar="SEMITONES",
+    p.add_argument("--voice-pitch", type=semitones, metavar="SEMITONES",
                    help=f"pitch shift of --voice disguise (default {default.pitch_semitones:g})")
     p.add_argument("--voice-formant", type=semitones, metavar="SEMITONES",
                    help="formant shift of --voice disguise (default: the same as the pitch shift)")
@@ -95,6 +97,7 @@ def run_process(args: argparse.Namespace) -> int:
     from faceblur_cam.app import build_pipeline
     from faceblur_cam.sources.files import ReadReport, iter_frames, native_fps
 
+    check_name_lengths(args.input, args.output, args.boxes, args.config)
     config = load_config(args.config)
     if args.style:
         config = replace(config, protect=replace(config.protect, style=args.style))
@@ -102,8 +105,10 @@ def run_process(args: argparse.Namespace) -> int:
         raise UserError(f"{args.input} does not exist")
     for warning in warnings_for(config):
         print(f"faceblur-cam: WARNING: {warning}", file=sys.stderr)
-    to_video = args.output.suffix.lower() in VIDEO_SUFFIXES
+    refuse_options_that_do_nothing(args)
+    to_video = output_is_video(args.output)
     refuse_overwriting_inputs(args.input, args.output, args.boxes, to_video)
+    check_output_folder(args.output, to_video)
     fps = args.fps or native_fps(args.input)
     sinks = open_sinks(args, fps, to_video)
     pipeline = build_pipeline(config, live=False)
@@ -124,14 +129,22 @@ def run_process(args: argparse.Namespace) -> int:
                 faces += len(published.regions)
                 progress.advance(report.announced)
     except (SourceError, SinkError) as exc:
-        raise UserError(f"{exc} (after {count} frames; what was written so far is kept)") from exc
+        progress.close()
+        close_all(sinks, quiet=True)  # the first failure is the one to tell
+        if count == 0:
+            raise UserError(no_picture_message(args.input) or str(exc)) from exc
+        raise UserError(f"{exc} ({count} frames were done)") from exc
     except KeyboardInterrupt:
         progress.close()
+        close_all(sinks)
         print(f"faceblur-cam: interrupted: {args.output} holds the first {count} frames", file=sys.stderr)
         return 130
+    except Exception:
+        close_all(sinks, quiet=True)
+        raise
     finally:
         progress.close()
-        close_all(sinks)
+    close_all(sinks)
     took = time.perf_counter() - started
     print(f"{count} frames -> {args.output} ({faces} faces covered, {obscured} frames fully obscured, "
           f"{took:.1f} s, {count / took if took else 0:.1f} fps)")
@@ -143,6 +156,72 @@ def run_process(args: argparse.Namespace) -> int:
               f"{max(report.announced, report.decoded + report.lost)} frames could not be decoded; "
               f"the output holds the {report.decoded} that could", file=sys.stderr)
     return 0
+
+
+def refuse_options_that_do_nothing(args: argparse.Namespace) -> None:
+    """An option that would change nothing is refused: silence would let a user believe a voice
+    was disguised when the original is on disk."""
+    shifts = [flag for flag, value in (("--voice-pitch", args.voice_pitch), ("--voice-formant", args.voice_formant))
+              if value is not None]
+    if shifts and args.voice != "disguise":
+        raise UserError(f"{' and '.join(shifts)} {'has' if len(shifts) == 1 else 'have'} no effect without "
+                        "--voice disguise: the output would keep the original voice. Add --voice disguise, "
+                        "or leave the option out")
+    if args.voice == "disguise":
+        pitch = VoiceDisguise().pitch_semitones if args.voice_pitch is None else args.voice_pitch
+        formant = pitch if args.voice_formant is None else args.voice_formant
+        if pitch == 0 and formant == 0:
+            raise UserError("--voice disguise with a pitch and formant shift of 0 leaves the voice as it is: "
+                            "that is no disguise. Give a shift (e.g. --voice-pitch -5) or use --voice keep")
+
+
+def output_is_video(output: Path) -> bool:
+    """A known video extension: a video; no extension: a folder of PNGs; anything else is refused
+    (``out.gif`` must not quietly become a folder of PNGs without the sound)."""
+    suffix = output.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return True
+    if suffix and not output.is_dir():
+        raise UserError(f"{output}: {suffix} is not a video format faceblur-cam writes; use one of "
+                        f"{', '.join(sorted(VIDEO_SUFFIXES))}, or a folder (a path without an extension) for PNGs")
+    return False
+
+
+def check_name_lengths(*paths: Path | None) -> None:
+    """A file or folder name longer than the file system allows is one sentence, not a crash."""
+    for path in paths:
+        if path is None:
+            continue
+        for part in path.parts:
+            size = len(os.fsencode(part))
+            if size > NAME_MAX:
+                raise UserError(f"the name {part[:40]}... is {size} bytes long; file systems allow at most "
+                                f"{NAME_MAX} bytes per file or folder name. Choose a shorter name")
+
+
+def check_output_folder(output: Path, to_video: bool) -> None:
+    """The folder an output goes into must exist, for a video and for PNGs alike (the PNG folder
+    itself is created, not the folders above it): a typo must not scatter files elsewhere."""
+    parent = output.absolute().parent
+    if not parent.is_dir():
+        what = "does not exist" if not parent.exists() else "is not a folder"
+        raise UserError(f"cannot create {output}: the folder {parent} {what}; create it first or choose "
+                        "another output")
+
+
+def no_picture_message(source: Path) -> str | None:
+    """For a file that gave no frame: "it has sound but no picture" when that is why, else None."""
+    from faceblur_cam.media_info import probe_media
+    from faceblur_cam.sinks.encoders import find_ffmpeg
+    from faceblur_cam.sources.files import is_image
+
+    exe = find_ffmpeg()
+    if exe is None or source.is_dir() or is_image(source):
+        return None
+    info = probe_media(exe, source)
+    if info.audio is not None and not info.has_video:
+        return f"{source} has no picture (only sound): there is nothing to protect in it"
+    return None
 
 
 def refuse_overwriting_inputs(source: Path, output: Path, boxes: Path | None, to_video: bool) -> None:
@@ -203,7 +282,8 @@ def open_video_output(args: argparse.Namespace, fps: float) -> FrameSink:
     if info.audio is not None and not args.no_audio:
         chain = None
         if args.voice == "disguise":
-            disguise = VoiceDisguise(args.voice_pitch, args.voice_formant)
+            pitch = VoiceDisguise().pitch_semitones if args.voice_pitch is None else args.voice_pitch
+            disguise = VoiceDisguise(pitch, args.voice_formant)
             chain = disguise.audio_filter(info.audio.sample_rate or 48000, has_rubberband(exe))
         audio = AudioInput(args.input, info.audio, chain)
     if args.voice == "disguise" and audio is None:
@@ -212,15 +292,17 @@ def open_video_output(args: argparse.Namespace, fps: float) -> FrameSink:
     return open_video_file(args.output, fps, audio, info.rotation, exe)
 
 
-def close_all(sinks: list[FrameSink]) -> None:
-    """Close every sink; the first failure (e.g. the encoder could not finish) is a ``UserError``."""
+def close_all(sinks: list[FrameSink], quiet: bool = False) -> None:
+    """Close every sink; the first failure (e.g. the encoder could not finish) is a ``UserError``
+    (``quiet``: logged only, when another failure is being reported already)."""
     failure: SinkError | None = None
     for sink in sinks:
         try:
             sink.close()
         except SinkError as exc:
+            log.debug("closing %s: %s", sink.name, exc)
             failure = failure or exc
-    if failure is not None:
+    if failure is not None and not quiet:
         raise UserError(str(failure)) from failure
 
 

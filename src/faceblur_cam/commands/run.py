@@ -144,6 +144,14 @@ def when_no_virtual_camera(config: Config, from_desktop: bool) -> NoDevicePlan:
     return NoDevicePlan.FAIL
 
 
+def waiting_for_setup_message(hint: str) -> str:
+    """The missing-device hint as one whole line for the log and a notification (its first line
+    ends in "Create it with:", which cut there said nothing)."""
+    first = hint.splitlines()[0].strip().removesuffix("Create it with:").strip()
+    return (f'{first} Choose "Set up the virtual camera..." in the FaceBlur Cam tray menu, or run in a '
+            "terminal: faceblur-cam setup --apply")
+
+
 def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
     """The virtual camera; without one, say how to get it and fall back to the preview.
 
@@ -166,10 +174,9 @@ def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
         if plan is NoDevicePlan.WAIT_FOR_SETUP:
             from faceblur_cam.tray.backend import notify_without_tray
 
-            log.warning("no virtual camera yet: %s", str(exc).splitlines()[0])
-            notify_without_tray("FaceBlur Cam needs its virtual camera",
-                                f'{str(exc).splitlines()[0]} Choose "Set up the virtual camera" in the '
-                                "FaceBlur Cam tray menu.")
+            line = waiting_for_setup_message(str(exc))
+            log.warning("no virtual camera yet: %s", line)
+            notify_without_tray("FaceBlur Cam needs its virtual camera", line)
             return [PendingVirtualCamera(lambda: open_virtual_camera(config))]
         raise UserError(
             f"{exc}\n\nTo see the protected picture without a virtual camera, run: "

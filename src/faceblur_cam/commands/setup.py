@@ -21,7 +21,9 @@ from faceblur_cam.platform.plan import SetupPlan, shell_line
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[Sequence[str], str | None], int]
+# runs argv (stdin fed to it); returns its exit status, or (status, what it said on stderr)
+Runner = Callable[[Sequence[str], str | None], "int | tuple[int, str]"]
+STDERR_TAIL = 20  # lines of a step's error output kept to say why it failed
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,24 +53,55 @@ def elevation() -> tuple[str, ...]:
     raise UserError("setup --apply needs sudo or pkexec; run the commands above as root instead")
 
 
-def _run(argv: Sequence[str], stdin: str | None) -> int:
+def _run(argv: Sequence[str], stdin: str | None) -> tuple[int, str]:
+    """Run a step; its error output is passed through to ours and its last lines kept."""
     try:
-        return subprocess.run(list(argv), input=stdin, text=True, check=False,
-                              stdout=subprocess.DEVNULL if stdin is not None else None).returncode
+        proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin is not None else None, text=True,
+                                stdout=subprocess.DEVNULL if stdin is not None else None, stderr=subprocess.PIPE,
+                                errors="replace")
     except OSError as exc:
         log.error("cannot run %s: %s", argv[0], exc)
-        return 127
+        return 127, f"cannot run {argv[0]}: {exc.strerror or exc}"
+    if stdin is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except OSError:
+            pass
+    tail: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        tail = [*tail, line.rstrip()][-STDERR_TAIL:]
+    return proc.wait(), "\n".join(tail)
+
+
+def why_step_failed(argv: Sequence[str], code: int, said: str) -> str:
+    """One sentence from a failed step's error output (apt's, modprobe's...), not just a number."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    missing = next((line for line in lines if "Unable to locate package" in line), None)
+    if missing is not None:
+        package = missing.rsplit(" ", 1)[-1]
+        what = "the kernel headers package" if package.startswith("linux-headers") else "the package"
+        return (f"apt could not find {what} {package} (v4l2loopback is built against the running kernel's "
+                "headers; run 'sudo apt update', or boot a kernel of your distribution that has them)")
+    errors = [line for line in lines if line.startswith(("E:", "error", "Error", "modprobe:", "FATAL"))]
+    last = (errors or lines or [""])[-1].removeprefix("E: ")
+    if code == 126 and "pkexec" in argv[:1]:
+        return "the password was not given (pkexec was cancelled)"
+    return f"{last} (exit status {code})" if last else f"exit status {code}"
 
 
 def apply_plan(plan: SetupPlan, prefix: Sequence[str], run: Runner = _run) -> int:
     """Run the steps in order; stop at the first failure. Returns 0 or the failing status."""
     for step in plan.steps:
         argv = [*(prefix if step.root else ()), *step.argv]
-        print(f"-> {step.why}: {shell_line(step, sudo=' '.join(prefix) if step.root else '')}")
-        code = run(argv, step.stdin)
+        print(f"-> {step.why}: {shell_line(step, sudo=' '.join(prefix) if step.root else '')}", flush=True)
+        result = run(argv, step.stdin)
+        code, said = result if isinstance(result, tuple) else (result, "")
         if code != 0:
-            print(f"faceblur-cam: that step failed (exit status {code}); nothing after it was run.",
-                  file=sys.stderr)
+            print(f"faceblur-cam: the step \"{step.why}\" failed: {why_step_failed(argv, code, said)}; "
+                  "nothing after it was run.", file=sys.stderr)
             return code or 1
     return 0
 

@@ -19,7 +19,7 @@ Section = Callable[[], list[CheckResult]]
 
 def default_sections(label: str) -> list[Section]:
     from faceblur_cam import platform
-    from faceblur_cam.doctor import app_checks, camera_mode
+    from faceblur_cam.doctor import app_checks, camera_mode, sound_checks
 
     return [
         lambda: platform.virtual_camera_checks(label),
@@ -28,6 +28,7 @@ def default_sections(label: str) -> list[Section]:
         lambda: [app_checks.detector_check()],
         lambda: [app_checks.tray_check()],
         lambda: [app_checks.recording_check()],
+        sound_checks.configured_microphone_check,
     ]
 
 

@@ -31,6 +31,15 @@ H264_CODECS = ("libx264", "libopenh264")
 # BT.709 matrix at HD sizes and shift the colours
 BT601 = ("-colorspace", "smpte170m", "-color_range", "tv")
 FALLBACK_CODEC = "mpeg4"
+# No fingerprints of this machine or its software in an output: no file or stream tags (ffmpeg
+# tags every stream "encoder=Lavc libx264" unless told to write an empty one), no version
+# strings in the bitstreams (bitexact), no creation time.
+NO_FINGERPRINTS = ("-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+                   "-metadata:s:v", "encoder=", "-metadata:s:a", "encoder=")
+# x264 writes its version and every option (the machine's thread count among them) into an SEI
+# message of the first frame; nothing a player needs is in x264's SEI (keyframes are IDR), so all
+# SEI units go
+DROP_SEI = ("-bsf:v", "filter_units=remove_types=6")
 # A child process never opens a console window (Windows); 0 elsewhere.
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 # The encoder yields the CPU to the live pipeline: when both cannot keep up, the recording drops
@@ -81,9 +90,7 @@ class Encoder:
             self.exe, "-hide_banner", "-nostats", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{wh[0]}x{wh[1]}",
             "-framerate", f"{fps:g}", "-i", "pipe:0", *sound_in,
-            *self.video_args(wh, fps), *sound_out,
-            # no identifying metadata: no tags copied, no encoder version, no creation time
-            "-map_metadata", "-1", "-fflags", "+bitexact",
+            *self.video_args(wh, fps), *sound_out, *NO_FINGERPRINTS,
             "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
             "-frag_duration", "1000000", "-flush_packets", "1",
             "-y", str(path),
@@ -97,7 +104,8 @@ class Encoder:
         """
         gop = str(max(1, round(fps)))  # a keyframe, hence a fragment, every second
         codec = self._codec_args(wh, fps, offline)
-        return [*codec, "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p", *BT601]
+        return [*codec, "-g", gop, "-keyint_min", gop, "-pix_fmt", "yuv420p", *BT601,
+                *(DROP_SEI if self.h264 else ())]
 
     def _codec_args(self, wh: tuple[int, int], fps: float, offline: bool = False) -> list[str]:
         if self.codec == "libx264" and offline:

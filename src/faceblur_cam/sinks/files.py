@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shutil
 from pathlib import Path
-from typing import IO
 
 import cv2
 
@@ -23,7 +25,7 @@ class PngFolderSink:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(exist_ok=True)  # only the last level: see check_output_folder
         except OSError as exc:
             raise SinkError(f"cannot create {self.folder}: {exc}") from exc
 
@@ -31,10 +33,23 @@ class PngFolderSink:
         stem = Path(frame.name).stem if frame.name else f"{frame.index:06d}"
         path = self.folder / f"{stem}.png"
         if not cv2.imwrite(str(path), frame.image):
-            raise SinkError(f"cannot write {path} (disk full or not writable?)")
+            try:
+                path.unlink(missing_ok=True)  # no half-written picture left behind
+            except OSError:
+                pass
+            if _disk_full(self.folder):
+                raise SinkError(f"the disk is full: {path} could not be written; the PNGs before it are whole")
+            raise SinkError(f"cannot write {path} (not writable?)")
 
     def close(self) -> None:
         return None
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 class VideoFileSink:
@@ -68,15 +83,20 @@ class VideoFileSink:
 
 
 class BoxesLog:
-    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured."""
+    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured.
+
+    Each line reaches the file whole or not at all: a line the disk had no room for is cut
+    back off, so the file always ends with a complete line."""
 
     name = "boxes log"
 
     def __init__(self, path: Path):
+        self.path = Path(path)
         try:
-            self._file: IO[str] = open(path, "w", encoding="utf-8")
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as exc:
-            raise SinkError(f"cannot write {path}: {exc}") from exc
+            raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        self._size = 0  # bytes of whole lines written
 
     def send(self, frame: PublishedFrame) -> None:
         record = {
@@ -86,7 +106,27 @@ class BoxesLog:
             "shape": frame.shape,
             "obscured": frame.obscured,
         }
-        self._file.write(json.dumps(record) + "\n")
+        data = (json.dumps(record) + "\n").encode("utf-8")
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError as exc:
+            self._cut_back()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise SinkError(f"the disk is full: {self.path} holds the regions of the {frame.index} "
+                                "frames before, each on a whole line") from exc
+            raise SinkError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self._size += len(data)
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._fd, self._size)
+            os.lseek(self._fd, self._size, os.SEEK_SET)
+        except OSError as exc:
+            log.warning("cannot cut %s back to whole lines: %s", self.path, exc)
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)

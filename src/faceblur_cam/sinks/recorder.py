@@ -13,8 +13,11 @@ pipeline makes a new image per frame; placeholder cards are drawn once and only 
 Timing: the file has a constant frame rate and frames are placed by capture time
 (``PublishedFrame.t``): each output frame shows the newest frame captured in its slot, and a
 slot without a new frame repeats the previous one. So a recording lasts as long as it ran, even
-when the pipeline makes fewer frames per second than the file has. A pause longer than
-``MAX_GAP_S`` (e.g. a laptop asleep) is cut out rather than filled.
+when the pipeline makes fewer frames per second than the file has. Slots are given out in
+``send``, for every frame, the ones dropped for a busy encoder too: a frame the encoder had no
+time for keeps its slot (the picture before it is repeated there), so a loaded machine or an
+encoder stalled for seconds never shortens the file or moves the sound. Only a pause of the
+frames themselves longer than ``MAX_GAP_S`` (e.g. a laptop asleep) is cut out rather than filled.
 
 Sound: with a ``Microphone``, its sound reaches the same ffmpeg on a second pipe as AAC, on the
 frames' clock (``sound_track``); a microphone that cannot be opened is said once and the
@@ -67,6 +70,9 @@ log = logging.getLogger(__name__)
 MAX_GAP_S = 5.0
 DROP_LOG_INTERVAL_S = 5.0
 FILE_CHECK_INTERVAL_S = 0.5  # capture time between checks that the file is still there
+# how long ``close`` waits for a busy encoder to take the end of the recording (a loaded machine
+# catching up on the slots of frames it had no time for) before it is stopped
+STOP_WAIT_S = 20.0
 _STOP = object()
 
 
@@ -203,11 +209,11 @@ class Mp4Recorder:
         self.superseded = 0  # frames replaced by a newer one captured in the same slot
         # half a second of frames: rides out encoder hiccups without holding much memory
         size = queue_frames or max(8, round(fps / 2))
-        self._queue: queue.Queue[tuple[object, float | None]] = queue.Queue(maxsize=size)
+        self._queue: queue.Queue[tuple[object, int]] = queue.Queue(maxsize=size)
         self._failure: str | None = None
         self._closed = False
         self._last_drop_log = 0.0
-        self._last_t: float | None = None  # capture time of the newest frame sent, dropped or not
+        self._last_slot = 0  # slot of the newest frame sent, dropped or not
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
         self._watch = _watch_handle(self.path)
         self._last_check: float | None = None
@@ -295,10 +301,12 @@ class Mp4Recorder:
             raise SinkError(
                 f"frame of shape {image.shape} does not fit a {self.wh[0]}x{self.wh[1]} recording"
             )
-        self._last_t = frame.t
         self._check_file(frame.t)
+        # the slot is given here, where every frame passes: one the encoder has no time for
+        # still moves the clock on, so the picture before it fills its slot
+        self._last_slot = self._clock.slot(frame.t)
         try:
-            self._queue.put_nowait((image, frame.t))
+            self._queue.put_nowait((image, self._last_slot))
         except queue.Full:
             self._note_drop()
 
@@ -311,12 +319,14 @@ class Mp4Recorder:
         if self._closed:
             return
         self._closed = True
+        if self._sound is not None:  # the video ends with the last slot given out: so does the sound
+            self._sound.end_at((self._last_slot + 1) / self.fps)
         try:
-            self._queue.put((_STOP, self._last_t), timeout=3)  # the writer drains: a short wait
+            self._queue.put((_STOP, self._last_slot), timeout=STOP_WAIT_S)  # the writer drains
         except queue.Full:
             log.error("the video encoder is not taking frames; stopping it")
             self._proc.kill()  # the writer's blocked write fails and it exits
-        self._writer.join(timeout=10)
+        self._writer.join(timeout=STOP_WAIT_S + 10)
         if self._sound is not None:  # the sound ends with the last frame
             self._sound.finish(self.frames_written / self.fps)
         try:
@@ -393,15 +403,13 @@ class Mp4Recorder:
 
     # ----------------------------------------------------------------- writer thread
     def _write_loop(self) -> None:
-        clock = self._clock
         pending: np.ndarray | None = None
         pending_slot = 0
         stdin = self._proc.stdin
         assert stdin is not None
         try:
             while True:
-                item, t = self._queue.get()
-                slot = pending_slot if t is None else clock.slot(t)
+                item, slot = self._queue.get()
                 stop = item is _STOP
                 if pending is not None and slot - pending_slot + stop > 0:
                     # hold the frame until the next one; at the end, until the last frame sent.

@@ -53,6 +53,11 @@ class SoundTrackWriter:
     def start(self) -> None:
         self._thread.start()
 
+    def end_at(self, seconds: float) -> None:
+        """The track ends at ``seconds`` (the video's length, known when the recording stops):
+        nothing after it is written, however long the encoder then takes to finish."""
+        self._end = round(seconds * SAMPLE_RATE)
+
     def finish(self, seconds: float) -> None:
         """End the track at ``seconds`` (the video's length), close the pipe, wait for the thread."""
         self._end = round(seconds * SAMPLE_RATE)

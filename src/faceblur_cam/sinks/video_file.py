@@ -30,7 +30,7 @@ import numpy as np
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.media_info import AudioTrack
 from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.encoders import BT601, NO_WINDOW, Encoder, find_encoder
+from faceblur_cam.sinks.encoders import BT601, NO_FINGERPRINTS, NO_WINDOW, Encoder, find_encoder
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,11 @@ COPYABLE: dict[str, frozenset[str] | None] = {
 }
 REENCODE = {"avi": ["-c:a", "libmp3lame", "-b:a", "192k"], "webm": ["-c:a", "libopus", "-b:a", "128k"]}
 AAC = ["-c:a", "aac", "-b:a", "192k"]
-# a plain MP4 with its index in front (players start at once), not a fragmented one like
-# recordings: fragments lose the edit list that hides AAC's priming samples (the sound came out
-# 21 ms late), and offline a crash costs a re-run, not a moment that cannot be recorded again
-FASTSTART = ["-movflags", "+faststart"]
+# fragmented like recordings, so that whatever is on disk plays (a full disk, a kill: the file
+# ends after the last whole fragment, see ``trim_to_whole_fragments``); ``delay_moov`` writes
+# the index once the first fragment is known, so it keeps the edit list that hides AAC's priming
+# samples (without it the sound came out 21 ms late)
+FRAGMENTED = ["-movflags", "+frag_keyframe+delay_moov+default_base_moof"]
 # frames come upright; the stored picture of a file shown turned by R degrees is the upright one
 # turned back by R (display matrices turn counter-clockwise)
 UNTURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -119,8 +120,8 @@ class EncodedVideoFile:
             *video,
             # no identifying metadata: no tags (file or streams), no chapters, no encoder version,
             # no creation time
-            "-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
-            *(FASTSTART if self.muxer in ("mp4", "mov") else []),
+            *NO_FINGERPRINTS, "-map_metadata:s", "-1", "-map_chapters", "-1",
+            *(FRAGMENTED if self.muxer in ("mp4", "mov") else []),
             "-f", self.muxer, "-y", str(self.path),
         ]
         # fmt: on
@@ -170,7 +171,15 @@ class EncodedVideoFile:
         if self._drain is not None:
             self._drain.join(timeout=5)
         if code != 0:
+            self._keep_whole_fragments()
             raise SinkError(self._explain())
+
+    def _keep_whole_fragments(self) -> None:
+        """After a failure (a full disk): cut the fragment ffmpeg could not finish, so the file plays."""
+        from faceblur_cam.sinks.recorder import trim_to_whole_fragments
+
+        if self.muxer in ("mp4", "mov") and self.path.exists():
+            trim_to_whole_fragments(self.path)
 
     def _start(self, wh: tuple[int, int]) -> None:
         self._wh = wh
@@ -199,8 +208,8 @@ class EncodedVideoFile:
 
     def _explain(self) -> str:
         text = " ".join(self._stderr)
-        if "No space left" in text:
-            return f"the disk is full while writing {self.path}"
+        if "No space left" in text or "File too large" in text:
+            return f"the disk is full: {self.path} ends with the last whole second that fit, and plays"
         if "Permission denied" in text or "Read-only" in text:
             return f"cannot write {self.path} (permission denied)"
         return f"cannot write video {self.path}: {self._stderr[-1] if self._stderr else 'the encoder stopped'}"

@@ -53,7 +53,11 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV refuses headers claiming more than a gigapixel
+        raise SourceError(f"cannot read image {path}: its header claims a picture too large to open "
+                          "(more than 1 gigapixel), or it is damaged") from exc
     if image is None:
         raise SourceError(f"cannot read image {path} (not an image, or damaged)")
     return image

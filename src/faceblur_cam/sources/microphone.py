@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SOUND_SUPPORTED = os.name == "posix"
 SAMPLE_RATE = 48000
 BLOCK = 960  # 20 ms
-MAX_QUEUED = 500  # 10 s of blocks
+MAX_QUEUED = 3000  # 60 s of blocks (5.5 MB): an encoder starved by a loaded machine catches up without losing sound
 
 
 class MicrophoneUnavailable(RuntimeError):
