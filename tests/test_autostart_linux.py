@@ -361,6 +361,7 @@ def test_written_exec_starts_the_app_headless_and_it_exits_on_request(
     # the login command as stored, plus: headless, a file instead of the webcam, a fake camera
     argv += ["--no-tray", "--source", str(EVAL_IMAGES), "--vcam-backend", FAKE_VCAM]
     published = tmp_path / "published"
+    (tmp_path / "runtime").mkdir(mode=0o700)  # else platformdirs falls back to the shared /tmp/runtime-<uid>
     env = {
         **os.environ,
         "FACEBLUR_FAKE_VCAM_DIR": str(published),

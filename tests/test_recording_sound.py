@@ -160,7 +160,7 @@ def start_recording(tmp_path: Path, pulse: PulseServer, *extra: str) -> tuple[su
     _video, config = camera_stand_in(tmp_path)
     folder = tmp_path / "recordings"
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # a runtime dir others can read is ignored, and the shared /tmp/runtime-<uid> used
     env = {**os.environ, **{k: v for k, v in pulse.env.items() if k != "HOME"}, "HOME": str(home),
            "XDG_RUNTIME_DIR": str(home)}
     proc = subprocess.Popen([sys.executable, "-m", "faceblur_cam", "run", "--no-tray", "--no-virtual-camera",
