@@ -105,7 +105,7 @@ def encoder_of(proc: subprocess.Popen[bytes]) -> int:
         found[:] = children(proc.pid)
         return len(found) == 1
 
-    wait_for(started, 10, "one ffmpeg child")
+    wait_for(started, 60, "one ffmpeg child")
     return found[0]
 
 
@@ -234,7 +234,7 @@ def test_sigkill_of_our_process_loses_nothing_ffmpeg_finishes_the_file(
     proc.kill()
     killed = time.monotonic()
     proc.wait(timeout=10)
-    wait_for(lambda: has_exited(encoder), 20, "ffmpeg to finish the file")
+    wait_for(lambda: has_exited(encoder), 60, "ffmpeg to finish the file")
 
     info = probe(path)
     assert info["codec"] == "h264" and info["frames"] == len(decode(path))
@@ -254,7 +254,7 @@ def test_sigkill_of_both_processes_loses_at_most_the_last_second(
     proc.kill()
     killed = time.monotonic()
     proc.wait(timeout=10)
-    wait_for(lambda: has_exited(encoder), 10, "ffmpeg to die")
+    wait_for(lambda: has_exited(encoder), 60, "ffmpeg to die")
 
     info = probe(path)
     assert info["codec"] == "h264" and len(decode(path)) >= info["frames"] - 1
@@ -320,14 +320,13 @@ def recording_on_tmpfs(girl: Path, tmp_path: Path) -> Iterator[Callable[[str], L
 def assert_live_goes_on(live: Live) -> None:
     assert live.engine.status().state is EngineState.PROTECTING
     before = live.camera.sent
-    time.sleep(1.0)
-    assert live.camera.sent - before >= 10, "the live feed stalled"
+    wait_for(lambda: live.camera.sent - before >= 10, 60, "the live feed to go on (10 more frames)")
 
 
 @pytest.mark.skipif(not can_mount(), reason="needs root to mount a small tmpfs")
 def test_disk_full_stops_the_recording_not_the_call(recording_on_tmpfs) -> None:
     live = recording_on_tmpfs("size=64k")
-    wait_for(lambda: live.engine.status().recording, 10, "the recording to start")
+    wait_for(lambda: live.engine.status().recording, 60, "the recording to start")
     wait_for(lambda: not live.engine.status().recording, 60, "the disk to fill up")
     assert any(m.startswith("Recording stopped: the disk is full") for m in live.messages), (
         live.messages
@@ -342,7 +341,7 @@ def test_disk_full_stops_the_recording_not_the_call(recording_on_tmpfs) -> None:
 @pytest.mark.skipif(not can_mount(), reason="needs root to mount a read-only tmpfs")
 def test_unwritable_folder_says_so_and_the_call_goes_on(recording_on_tmpfs) -> None:
     live = recording_on_tmpfs("ro,size=64k")
-    wait_for(lambda: any(m.startswith("Recording failed") for m in live.messages), 10, "the error")
+    wait_for(lambda: any(m.startswith("Recording failed") for m in live.messages), 60, "the error")
     text = next(m for m in live.messages if m.startswith("Recording failed"))
     assert str(live.folder) in text and "choose another folder" in text
     assert not live.engine.status().recording

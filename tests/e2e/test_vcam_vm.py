@@ -55,16 +55,19 @@ def artifacts_dir(tmp_path: Path, name: str) -> Path:
 
 
 def run_in_vm(script: str, args: list[str], art: Path, apt: list[str] = (),  # type: ignore[assignment]
-              env: dict[str, str] | None = None, timeout: int = 900) -> str:
-    """Run ``tests/e2e/<script> ART ARGS...`` in the VM; returns its output, fails on FAIL."""
+              env: dict[str, str] | None = None, timeout: int = 900, webcam: bool = False) -> str:
+    """Run ``tests/e2e/<script> ART ARGS...`` in the VM (``webcam``: with vivid as a webcam);
+    returns its output, fails on FAIL. The guest scales its own waits by the same load factor
+    (``FACEBLUR_E2E_SLOWDOWN``) and keeps to a budget that ends before the VM is killed."""
     if not RUN_IN_VM.exists():
         pytest.skip(f"the VM rig is not there ({RUN_IN_VM}): cannot start the VM")
-    timeout = int(timeout * load_scale())
-    cmd = [str(RUN_IN_VM), "--timeout", str(timeout), "--rw", str(art)]
+    scale = load_scale()
+    timeout = int(timeout * scale)
+    cmd = [str(RUN_IN_VM), *(["--webcam"] if webcam else []), "--timeout", str(timeout), "--rw", str(art)]
     for pkg in apt:
         cmd += ["--apt", pkg]
     cmd += ["--", sys.executable, str(HERE / script), str(art), *args]
-    budget = {"FACEBLUR_E2E_BUDGET_S": str(max(60, timeout - GUEST_MARGIN_S))}
+    budget = {"FACEBLUR_E2E_BUDGET_S": str(max(60, timeout - GUEST_MARGIN_S)), "FACEBLUR_E2E_SLOWDOWN": f"{scale:.2f}"}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
                           env={**os.environ, **budget, **(env or {})})
     output = proc.stdout + proc.stderr

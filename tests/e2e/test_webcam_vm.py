@@ -13,13 +13,10 @@ the rig is not there). Caps grow with the machine's load like test_vcam_vm.py's.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_vcam_vm import GUEST_MARGIN_S, HERE, ROOT, RUN_IN_VM, artifacts_dir, load_scale
+from test_vcam_vm import artifacts_dir, run_in_vm
 
 pytestmark = pytest.mark.e2e
 
@@ -27,22 +24,8 @@ WEBCAM_VM_TIMEOUT_S = 480  # devices (4 s measurement) + one app start + 10 s of
 
 
 def test_app_reads_the_vivid_webcam_by_default_at_a_fluent_rate_and_recovers(tmp_path: Path) -> None:
-    if not RUN_IN_VM.exists():
-        pytest.skip(f"the VM rig is not there ({RUN_IN_VM}): cannot start the VM")
-    art = artifacts_dir(tmp_path, "webcam")
-    timeout = int(WEBCAM_VM_TIMEOUT_S * load_scale())
-    cmd = [str(RUN_IN_VM), "--webcam", "--timeout", str(timeout), "--rw", str(art), "--",
-           sys.executable, str(HERE / "guest_webcam_app.py"), str(art)]
-    budget = {"FACEBLUR_E2E_BUDGET_S": str(max(60, timeout - GUEST_MARGIN_S))}
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
-                          env={**os.environ, **budget})
-    output = proc.stdout + proc.stderr
-    print(output)
-    if proc.returncode == 125:
-        pytest.skip("the VM could not start (run-in-vm exit 125): " + proc.stderr.strip()[-1500:])
-    assert proc.returncode != 124, f"the VM run timed out after {timeout}s:\n{output[-4000:]}"
-    assert proc.returncode == 0 and "ALL PASSED" in proc.stdout, \
-        f"guest checks failed (exit {proc.returncode}):\n{output[-6000:]}"
+    output = run_in_vm("guest_webcam_app.py", [], artifacts_dir(tmp_path, "webcam"), timeout=WEBCAM_VM_TIMEOUT_S,
+                       webcam=True)
     for phase in ("devices: vivid is listed", "is not offered as a camera", "default: the app opened the vivid",
                   "mode: the driver runs the stream at", "start-up:", "published frames are",
                   "disconnect: the 'no camera' card", "disconnect: camera frames are back"):
