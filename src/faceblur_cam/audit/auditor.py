@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceblur_cam.audit.detail import DETAIL_MIN, detail_score
+from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score
 from faceblur_cam.audit.search import search_jobs
 from faceblur_cam.detect import FaceDetector
 from faceblur_cam.detect.plan import run_jobs
@@ -25,8 +25,8 @@ DETECTORS = ("centerface", "yunet")
 
 @dataclass(frozen=True)
 class AuditConfig:
-    centerface_threshold: float = 0.4
-    yunet_threshold: float = 0.6
+    centerface_threshold: float = 0.5
+    yunet_threshold: float = 0.8
     detail_min: float = DETAIL_MIN
     min_face_px: float = 16.0  # smaller boxes are not recognisable faces
     same_face_iou: float = 0.3  # both detectors on one face: one suspect
@@ -77,7 +77,8 @@ class Auditor:
                 found = found[np.flatnonzero((found.wh.min(axis=1) >= self.config.min_face_px)
                                              & (found.scores >= self._threshold(name)))]
             faces[name] = found
-            keep = [i for i in range(len(found)) if detail_score(image, found.xyxy[i]) >= self.config.detail_min]
+            keep = [i for i in range(len(found))
+                    if detail_score(image, judged_box(found.xyxy[i], found.landmarks[i])) >= self.config.detail_min]
             uncovered[name] = found[keep]
         return Look(faces, uncovered)
 
@@ -101,6 +102,19 @@ class Auditor:
 
     def _threshold(self, name: str) -> float:
         return self.config.yunet_threshold if name == "yunet" else self.config.centerface_threshold
+
+
+def judged_box(xyxy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Where the detail of a found face is judged: around its eyes, nose and mouth when the
+    detector gave them (a box around a covered face often reaches into a detailed collar or
+    background; the landmarks of a covered face sit in the cover), else the box itself."""
+    if not np.all(np.isfinite(landmarks)):
+        return xyxy
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    size = max(float(np.max(hi - lo)), 0.25 * float(np.max(xyxy[2:] - xyxy[:2])))
+    centre = (lo + hi) / 2
+    half = 0.5 * size / (1 - 2 * INNER)  # the judged middle spans the landmarks
+    return np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half], np.float32)
 
 
 def _detect(detector: FaceDetector, crop: np.ndarray, side: int) -> Detections:
