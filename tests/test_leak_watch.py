@@ -130,3 +130,20 @@ def test_obscured_frames_are_not_looked_at(photo):
     finally:
         pipeline.close()
     assert not np.array_equal(published.image, image)
+
+
+def test_tray_shows_the_leak_watch_line_and_notifies_a_find():
+    from faceblur_cam.engine import EngineState, EngineStatus
+    from faceblur_cam.tray.adapter import TrayView, menu_needs_rebuild
+    from faceblur_cam.tray.menu import TrayFlags, build_menu, notification
+
+    before = EngineStatus(EngineState.PROTECTING, "blur", leak_watch="Leak watch: 0 in 3,412 frames checked")
+    menu = build_menu(before, TrayFlags())
+    assert menu[1].text == "Leak watch: 0 in 3,412 frames checked" and menu[1].action is None
+    counted = replace(before, leak_watch="Leak watch: 0 in 3,442 frames checked")
+    assert notification(before, counted) is None
+    old, new = (TrayView(s.state, build_menu(s, TrayFlags()), "", "") for s in (before, counted))
+    assert not menu_needs_rebuild(old, new, elapsed=0.5)  # a counting line does not close an open menu
+    found = replace(counted, leaks_found=1, leak_watch="Leak watch: 1 in 3,443 frames checked")
+    assert "Leak watch" in (notification(counted, found) or "")
+    assert all("Leak watch" not in item.text for item in build_menu(replace(before, leak_watch=""), TrayFlags()))
