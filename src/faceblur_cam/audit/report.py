@@ -61,7 +61,8 @@ class ContactSheet:
         title_h = 40
         sheet = np.full((title_h + rows * (cell_h + 6), cols * (THUMB_W + 6), 3), 32, np.uint8)
         more = self.frames_with_suspects - len(self.thumbs)
-        title = f"{self.frames_with_suspects:,} suspect frames in {frames:,}"
+        n = self.frames_with_suspects
+        title = f"{n:,} suspect frame{'' if n == 1 else 's'} in {frames:,}"
         title += f" ({more} more not shown)" if more else ""
         cv2.putText(sheet, title, (8, 27), FONT, 0.7, WHITE, 2, cv2.LINE_AA)
         for i, thumb in enumerate(self.thumbs):

@@ -74,7 +74,8 @@ def audit_path(source: Path, report_dir: Path | None = None) -> int:
         progress.close()
     took = time.perf_counter() - started
     frames_hit = len({s.frame for s in suspects})
-    verdict = (f"{len(suspects)} suspect faces on {frames_hit} frames" if suspects else "no suspects")
+    verdict = (f"{len(suspects)} suspect face{_s(len(suspects))} on {frames_hit} frame{_s(frames_hit)}"
+               if suspects else "no suspects")
     print(f"audit: {count} frames of {source}: {verdict} ({took:.1f} s)")
     for s in suspects[:10]:
         print(f"  frame {s.frame} at {s.time:.2f} s: box {list(s.box)} ({s.detector} {s.score:.2f})")
@@ -100,3 +101,7 @@ def _check_report_dir(source: Path, report_dir: Path | None) -> None:
     if source.is_dir() and report_dir.exists() and report_dir.resolve() == source.resolve():
         raise UserError(f"--report {report_dir} is the folder being audited: its contact sheet would "
                         "become one of the images. Choose another folder")
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
