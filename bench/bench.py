@@ -57,9 +57,14 @@ def baseline_pipeline() -> ProtectPipeline:
     )
 
 
+LEAK_WATCH = [True]  # --no-leak-watch: the live path without the leak watch (issue 23: on vs off)
+
+
 def ours_pipeline(live: bool = False) -> ProtectPipeline:
-    """The app's pipeline; ``live`` adds the detection thread with its time budget, as in ``run``."""
-    return build_pipeline(Config(), live=live)
+    """The app's pipeline; ``live`` adds the detection thread with its time budget (and the leak
+    watch unless ``--no-leak-watch``), as in ``run``."""
+    config = Config()
+    return build_pipeline(replace(config, protect=replace(config.protect, leak_watch=LEAK_WATCH[0])), live=live)
 
 
 # Clips whose only face is the annotated one (PROVENANCE.md: the runway clips, the diving clip
@@ -242,7 +247,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["quality", "otb_small", "stills", "speed"], action="append")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-leak-watch", action="store_true", help="live path without the leak watch")
     args = parser.parse_args()
+    LEAK_WATCH[0] = not args.no_leak_watch
     parts = args.only or ["quality", "otb_small", "stills", "speed"]
     variants = {"ours": ours_pipeline()}
     if not args.no_baseline:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from faceblur_cam import platform
 from faceblur_cam.config import Config, parse_source
@@ -28,19 +29,23 @@ log = logging.getLogger(__name__)
 
 
 def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
-    """The protecting step with the configured detector. ``live`` adds the time budget."""
+    """The protecting step with the configured detector. ``live`` adds the time budget and, unless
+    ``protect.leak_watch`` is off, the leak watch (``audit.watch``)."""
     prot = config.protect
     detector = load_detector(prot.model, threshold=prot.threshold)
     detect = detect_fn(detector)
+    parts: dict[str, Any] = {
+        "tracker": FaceTracker(), "redactor": Redactor(style_named(prot.style), prot.shape),
+        "margin": Margin().scaled(prot.margin), "planner": DetectionPlanner(PLANS[prot.plan]),
+    }
     if live:
         detect = TimedDetector(detect, prot.detect_budget_ms / 1000)
-    return ProtectPipeline(
-        detect=detect,
-        tracker=FaceTracker(),
-        redactor=Redactor(style_named(prot.style), prot.shape),
-        margin=Margin().scaled(prot.margin),
-        planner=DetectionPlanner(PLANS[prot.plan]),
-    )
+        if prot.leak_watch:
+            from faceblur_cam.audit.watch import LeakWatch, WatchedPipeline
+            from faceblur_cam.detect.yunet import load_yunet
+
+            return WatchedPipeline(detect, LeakWatch(load_yunet()), **parts)
+    return ProtectPipeline(detect=detect, **parts)
 
 
 def open_source(config: Config, camera: CameraChoice | None = None) -> FrameSource:

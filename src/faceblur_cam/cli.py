@@ -12,13 +12,13 @@ import os
 import sys
 
 from faceblur_cam import APP_NAME, __version__
-from faceblur_cam.commands import autostart, control, devices, doctor, process, run, setup
+from faceblur_cam.commands import audit, autostart, control, devices, doctor, process, run, setup
 from faceblur_cam.config import ConfigError
 from faceblur_cam.errors import UserError
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES = [run, process, devices, control, autostart, doctor, setup]
+COMMAND_MODULES = [run, process, audit, devices, control, autostart, doctor, setup]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ Example ``config.toml``::
     style = "blur"        # blur | pixelate | solid
     shape = "ellipse"     # ellipse | box
     plan = "balanced"     # balanced | thorough (whole frame at high resolution every frame)
+    leak_watch = true     # a second detector looks at a sample of what is published (live only)
 
     [output]
     label = "FaceBlur Cam"
@@ -80,6 +81,7 @@ class ProtectConfig:
     model: str = "centerface"  # a name from classifiers/manifest.json or a path to an .onnx
     plan: str = "balanced"  # balanced (~7 ms per 720p frame) | thorough (whole frame at 640 px, ~6x the CPU)
     detect_budget_ms: float = 250.0  # a detection later than this obscures the frame
+    leak_watch: bool = True  # live: a second detector (YuNet) looks at a sample of what is published
 
 
 @dataclass(frozen=True)

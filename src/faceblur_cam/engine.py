@@ -114,6 +114,8 @@ class EngineStatus:
     recording_path: str | None = None
     preview: bool = False
     frames_published: int = 0
+    leak_watch: str = ""  # "Leak watch: 0 in 3,412 frames checked"; empty when there is no watch
+    leaks_found: int = 0  # faces the leak watch found uncovered (and had covered) so far
     event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
     camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
 
@@ -566,6 +568,9 @@ class Engine:
         if now - self._last_status_emit < 1.0:
             return
         changes: dict[str, object] = {"fps": round(self._fps_ema, 1)}
+        watch = getattr(self._pipeline, "watch", None)  # audit.watch.LeakWatch, when switched on
+        if watch is not None:
+            changes.update(leak_watch=watch.summary, leaks_found=watch.found)
         if self._recorder is not None:
             changes["recording_seconds"] = now - self._recording_since
         self._set(**changes)

@@ -90,6 +90,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help=f"pitch shift of --voice disguise (default {default.pitch_semitones:g})")
     p.add_argument("--voice-formant", type=semitones, metavar="SEMITONES",
                    help="formant shift of --voice disguise (default: the same as the pitch shift)")
+    p.add_argument("--audit", action="store_true",
+                   help="when done, audit the new output for faces left uncovered (as 'faceblur-cam audit'; "
+                   "exit status 3 when it finds any)")
+    p.add_argument("--audit-report", type=Path, metavar="DIR",
+                   help="with --audit: write the audit's report.json and contact sheet to DIR")
     p.set_defaults(func=run_process)
 
 
@@ -98,6 +103,8 @@ def run_process(args: argparse.Namespace) -> int:
     from faceblur_cam.sources.files import ReadReport, iter_frames, native_fps
 
     check_name_lengths(args.input, args.output, args.boxes, args.config)
+    if args.audit_report is not None and not args.audit:
+        raise UserError("--audit-report does nothing without --audit: add --audit")
     config = load_config(args.config)
     if args.style:
         config = replace(config, protect=replace(config.protect, style=args.style))
@@ -155,6 +162,10 @@ def run_process(args: argparse.Namespace) -> int:
         print(f"faceblur-cam: warning: {args.input} is damaged: {report.lost} of "
               f"{max(report.announced, report.decoded + report.lost)} frames could not be decoded; "
               f"the output holds the {report.decoded} that could", file=sys.stderr)
+    if args.audit:
+        from faceblur_cam.commands.audit import audit_path
+
+        return audit_path(args.output, args.audit_report)
     return 0
 
 

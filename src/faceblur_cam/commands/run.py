@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--at-login", action="store_true",
                    help="started at login: start quietly, wait for the tray if it is not up yet")
     p.add_argument("--config", type=Path, help="config file (default: the user config)")
+    p.add_argument("--no-leak-watch", action="store_true",
+                   help="switch off the leak watch (a second detector looking at a sample of the published "
+                   "frames while the machine has time to spare; config: [protect] leak_watch = false)")
     p.set_defaults(func=run_live)
 
 
@@ -63,6 +66,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cam = replace(cam, source=parse_source(args.source))
     if args.style:
         prot = replace(prot, style=args.style)
+    if args.no_leak_watch:
+        prot = replace(prot, leak_watch=False)
     if args.device:
         out = replace(out, device=args.device)
     if args.vcam_backend:

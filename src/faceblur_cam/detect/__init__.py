@@ -43,6 +43,9 @@ def load_detector(
 ) -> CenterFaceDetector:
     """Load and verify the model; raises ``ModelError`` with a fix when it cannot."""
     spec = resolve_model(name)
+    if spec.kind != "centerface":
+        raise ModelError(f"the model {name!r} is the second-look detector (audit, leak watch), not one "
+                         "that can protect: set protect.model to a CenterFace model (default: centerface)")
     model = verify(spec)
     runner: OnnxRuntimeRunner | OpenCvDnnRunner
     if backend in ("auto", "onnxruntime"):

@@ -54,6 +54,11 @@ def view_of(status: EngineStatus, flags: TrayFlags) -> TrayView:
     return TrayView(status.state, build_menu(status, flags), icon_name(status, flags), tooltip(status, flags))
 
 
+def _fixed_items(menu: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The menu without its counting lines (the status line, the leak watch's line)."""
+    return tuple(item for item in menu[1:] if not str(getattr(item, "text", "")).startswith("Leak watch:"))
+
+
 def menu_needs_rebuild(old: TrayView, new: TrayView, elapsed: float) -> bool:
     """Rebuild at once when the state or any item but the status line changed; else only every
     few seconds: rebuilding a GTK menu closes it if it is open, so a status line counting frames
@@ -61,7 +66,7 @@ def menu_needs_rebuild(old: TrayView, new: TrayView, elapsed: float) -> bool:
     """
     if old.menu == new.menu:
         return False
-    if old.state is not new.state or old.menu[1:] != new.menu[1:]:
+    if old.state is not new.state or _fixed_items(old.menu) != _fixed_items(new.menu):
         return True
     return elapsed >= STATUS_TEXT_REFRESH_S
 

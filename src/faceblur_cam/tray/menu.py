@@ -102,6 +102,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
     """The whole menu for ``status``; items that cannot work here are absent, not disabled."""
     running = status.state is not EngineState.STOPPED
     items = [MenuItem(status_line(status), enabled=False)]
+    if status.leak_watch:
+        items.append(MenuItem(status.leak_watch, enabled=False))
     if flags.vcam_missing:
         items += [MenuItem(flags.vcam_missing, enabled=False), MenuItem(SETUP_VCAM_TEXT, Action.SETUP_VCAM)]
     if status.camera and status.state is EngineState.PROTECTING:
@@ -212,6 +214,8 @@ def notification(before: EngineStatus | None, after: EngineStatus) -> str | None
     protecting or paused (a recording or output that failed) notifies too, except the quiet
     ones. Decided by the event's type, never by the message text.
     """
+    if before is not None and after.leaks_found > before.leaks_found:
+        return "Leak watch: a face was not covered; it is covered now (see the log for when)"
     if after.state in (EngineState.ERROR, EngineState.NO_CAMERA):
         if before is None or before.state is not after.state:
             return after.summary

@@ -1,0 +1,131 @@
+"""One frame in, its suspects out. Pure given the detectors: no I/O, no clock, no threads.
+
+A *suspect* is a face that one of the detectors finds (anywhere, at any scale of the search)
+whose box still carries detail (``detail.has_detail``): a covered face may still look like a
+face to a detector, but it has no detail left, so it does not count.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score
+from faceblur_cam.audit.search import search_jobs
+from faceblur_cam.detect import FaceDetector
+from faceblur_cam.detect.plan import run_jobs
+from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import iou_matrix
+
+DETECTORS = ("centerface", "yunet")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    centerface_threshold: float = 0.5
+    yunet_threshold: float = 0.8
+    detail_min: float = DETAIL_MIN
+    min_face_px: float = 16.0  # smaller boxes are not recognisable faces
+    same_face_iou: float = 0.3  # both detectors on one face: one suspect
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A face that may still be recognisable: ``box`` is ``[x, y, w, h]`` in frame pixels."""
+
+    frame: int
+    time: float
+    box: tuple[int, int, int, int]
+    score: float
+    detector: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"frame": self.frame, "time": round(self.time, 3), "box": list(self.box),
+                "score": round(self.score, 4), "detector": self.detector}
+
+
+@dataclass(frozen=True)
+class Look:
+    """What each detector found on one frame (``faces``) and which of those carry detail (``uncovered``)."""
+
+    faces: Mapping[str, Detections]
+    uncovered: Mapping[str, Detections]
+
+
+class Auditor:
+    """``look(image)`` -> ``Look``; ``suspects(image, frame, time)`` -> ``[Suspect]``.
+
+    ``detectors`` maps a name ("centerface", "yunet") to a ``FaceDetector``; each runs every
+    search job. Not thread-safe (the detectors are not).
+    """
+
+    def __init__(self, detectors: Mapping[str, FaceDetector], config: AuditConfig | None = None):
+        self.detectors = dict(detectors)
+        self.config = config or AuditConfig()
+
+    def look(self, image: np.ndarray) -> Look:
+        h, w = image.shape[:2]
+        jobs = search_jobs((w, h))
+        faces: dict[str, Detections] = {}
+        uncovered: dict[str, Detections] = {}
+        for name, detector in self.detectors.items():
+            found = run_jobs(functools.partial(_detect, detector), image, jobs)
+            if len(found):
+                found = found[np.flatnonzero((found.wh.min(axis=1) >= self.config.min_face_px)
+                                             & (found.scores >= self._threshold(name)))]
+            faces[name] = found
+            keep = [i for i in range(len(found))
+                    if detail_score(image, judged_box(found.xyxy[i], found.landmarks[i])) >= self.config.detail_min]
+            uncovered[name] = found[keep]
+        return Look(faces, uncovered)
+
+    def suspects(self, image: np.ndarray, frame: int, time: float) -> list[Suspect]:
+        """The uncovered faces of both detectors, one per face (the higher score of the two)."""
+        look = self.look(image)
+        picked: list[tuple[np.ndarray, float, str]] = []
+        for name, found in look.uncovered.items():
+            for box, score in zip(found.xyxy, found.scores):
+                same = [k for k, (b, _, _) in enumerate(picked)
+                        if iou_matrix(b[None], box[None])[0, 0] > self.config.same_face_iou]
+                if not same:
+                    picked.append((box, float(score), name))
+                elif score > picked[same[0]][1]:
+                    picked[same[0]] = (box, float(score), name)
+        out = []
+        for box, score, name in picked:
+            xywh = Detections(box[None], np.array([score])).to_xywh()[0]
+            out.append(Suspect(frame, time, (xywh[0], xywh[1], xywh[2], xywh[3]), score, name))
+        return out
+
+    def _threshold(self, name: str) -> float:
+        return self.config.yunet_threshold if name == "yunet" else self.config.centerface_threshold
+
+
+def judged_box(xyxy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Where the detail of a found face is judged: around its eyes, nose and mouth when the
+    detector gave them (a box around a covered face often reaches into a detailed collar or
+    background; the landmarks of a covered face sit in the cover), else the box itself."""
+    if not np.all(np.isfinite(landmarks)):
+        return xyxy
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    size = max(float(np.max(hi - lo)), 0.25 * float(np.max(xyxy[2:] - xyxy[:2])))
+    centre = (lo + hi) / 2
+    half = 0.5 * size / (1 - 2 * INNER)  # the judged middle spans the landmarks
+    return np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half], np.float32)
+
+
+def _detect(detector: FaceDetector, crop: np.ndarray, side: int) -> Detections:
+    return detector.detect(crop, long_side=side)
+
+
+def load_auditor(config: AuditConfig | None = None) -> Auditor:
+    """CenterFace and YuNet at low thresholds (the config filters), both checksum-verified."""
+    from faceblur_cam.detect import load_detector
+    from faceblur_cam.detect.yunet import load_yunet
+
+    config = config or AuditConfig()
+    return Auditor({"centerface": load_detector("centerface", threshold=min(0.2, config.centerface_threshold)),
+                    "yunet": load_yunet(threshold=min(0.5, config.yunet_threshold))}, config)

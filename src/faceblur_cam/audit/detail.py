@@ -1,0 +1,53 @@
+"""Does the picture inside a face box still carry detail? Pure numpy/OpenCV; no I/O.
+
+A cover leaves no fine detail: ``blur`` keeps a soft mosaic of a few cells across the face,
+``solid`` none at all, and ``pixelate`` only edges that run exactly across or down the picture
+(the cell borders). A real face has detail at every orientation (eyes, brows, nostrils, lips,
+hair, skin texture). So, with the box's middle (the part every cover shape holds) scaled to a
+face ``SIZE`` pixels tall:
+
+- ``laplacian``: mean |Laplacian| (fine detail of any kind; low for blur and solid);
+- ``oblique``: mean of min(|d/dx|, |d/dy|) (gradients that are neither across nor down; low for
+  blur, solid and pixelate alike, also after video compression softened the cells' borders);
+
+and ``detail_score = min(laplacian, oblique)``: a face needs both to count as uncovered.
+On eval faces >= 20 px (dlib + 200 facemask images, whole ground-truth boxes): raw faces score
+>= 13 in 99.5 % of cases, our three covers <= 1.3 in 95 % (the rest are faces the cover only
+partly holds). ``DETAIL_MIN`` was chosen on ``bench/audit.py``'s data (the audit judges around the
+landmarks: see ``auditor.judged_box``): 8 and 10 gave the same false suspects on our output.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SIZE = 32  # the box is judged at this height (detail relative to the face, not to the frame)
+INNER = 0.2  # judge the box without this fraction at each side (the corners outside an ellipse)
+DETAIL_MIN = 8.0  # detail_score at or above this: the face is not covered
+
+
+def detail_score(image: np.ndarray, xyxy: np.ndarray | list[float]) -> float:
+    """``min(laplacian, oblique)`` inside the middle of the box ``xyxy`` of a BGR image (0 when the
+    box is too small to judge)."""
+    h, w = image.shape[:2]
+    x1, y1 = int(max(0, np.floor(xyxy[0]))), int(max(0, np.floor(xyxy[1])))
+    x2, y2 = int(min(w, np.ceil(xyxy[2]))), int(min(h, np.ceil(xyxy[3])))
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return 0.0
+    gray = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    scale = SIZE / (y2 - y1)
+    small = cv2.resize(gray, (max(8, int(round((x2 - x1) * scale))), SIZE),
+                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    sh, sw = small.shape
+    inner = (slice(int(sh * INNER), int(np.ceil(sh * (1 - INNER)))),
+             slice(int(sw * INNER), int(np.ceil(sw * (1 - INNER)))))
+    laplacian = float(np.abs(cv2.Laplacian(small, cv2.CV_32F, ksize=3))[inner].mean())
+    gx = np.abs(cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3))
+    gy = np.abs(cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3))
+    oblique = float(np.minimum(gx, gy)[inner].mean())
+    return min(laplacian, oblique)
+
+
+def has_detail(image: np.ndarray, xyxy: np.ndarray | list[float], threshold: float = DETAIL_MIN) -> bool:
+    return detail_score(image, xyxy) >= threshold

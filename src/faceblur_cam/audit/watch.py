@@ -1,0 +1,166 @@
+"""The live leak watch: a second look, with YuNet, at a sample of what is published.
+
+Thread rules: ``offer`` (worker thread, once per published frame) only stores a reference to the
+newest frame (never a copy, never waits); the watch's own thread, at the lowest priority the OS
+gives and at most ``max_rate`` times a second, looks at the newest offered frame; ``take``
+(worker thread, inside detection) hands over and forgets what it found, so the tracker covers it
+from the next published frame on. Nothing about a face is kept beyond that hand-over: no image,
+only the count and the time of each find (logged). ``close`` stops and joins the thread.
+
+``WatchedPipeline`` is a ``ProtectPipeline`` with a watch: its published frames are offered to
+the watch, and the watch's finds join its detections (so the tracker holds them like any face).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from faceblur_cam.audit.auditor import judged_box
+from faceblur_cam.audit.detail import DETAIL_MIN, detail_score
+from faceblur_cam.detect import FaceDetector
+from faceblur_cam.detect.plan import DetectJob
+from faceblur_cam.detections import Detections
+from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
+from faceblur_cam.pipeline import ProtectPipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    threshold: float = 0.8  # YuNet score
+    long_side: int = 640
+    min_face_px: float = 16.0
+    detail_min: float = DETAIL_MIN
+    max_rate: float = 10.0  # looks per second at most (fewer when the machine is busy)
+
+
+class LeakWatch:
+    """See the module docstring. ``on_find(box_xywh, t)`` is called on the watch thread."""
+
+    def __init__(self, detector: FaceDetector, config: WatchConfig | None = None,
+                 on_find: Callable[[list[int], float], None] | None = None):
+        self.detector = detector
+        self.config = config or WatchConfig()
+        self.on_find = on_find
+        self.checked = 0
+        self.found = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._newest: PublishedFrame | None = None
+        self._finds: list[Detections] = []
+        self._thread = threading.Thread(target=self._run, name="faceblur-leak-watch", daemon=True)
+        self._thread.start()
+
+    @property
+    def summary(self) -> str:
+        return f"Leak watch: {self.found:,} in {self.checked:,} frames checked"
+
+    def offer(self, frame: PublishedFrame) -> None:
+        if frame.kind is not FrameKind.REDACTED:  # obscured frames and cards show no face
+            return
+        with self._lock:
+            self._newest = frame
+        self._wake.set()
+
+    def take(self) -> Detections:
+        with self._lock:
+            finds, self._finds = self._finds, []
+        return Detections.concat(finds)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def check(self, frame: PublishedFrame) -> Detections:
+        """The faces on ``frame`` that still carry detail (not covered)."""
+        cfg = self.config
+        found = self.detector.detect(frame.image, long_side=cfg.long_side)
+        if not len(found):
+            return found
+        keep = [i for i in range(len(found))
+                if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px
+                and detail_score(frame.image, judged_box(found.xyxy[i], found.landmarks[i])) >= cfg.detail_min]
+        return found[keep]
+
+    def _run(self) -> None:
+        _lowest_priority()
+        interval = 1.0 / self.config.max_rate
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                frame, self._newest = self._newest, None
+            if frame is None or self._stop.is_set():
+                continue
+            try:
+                leaks = self.check(frame)
+            except Exception:  # the watch is a safety net: it must never take the daemon down
+                log.exception("leak watch: the check failed")
+                continue
+            self.checked += 1
+            if len(leaks):
+                self.found += len(leaks)
+                with self._lock:
+                    self._finds.append(leaks)
+                for box in leaks.to_xywh():
+                    log.warning("leak watch: an uncovered face at %s on the frame of t=%.2f s; covered from the "
+                                "next frame on", box, frame.t)
+                    if self.on_find is not None:
+                        self.on_find(box, frame.t)
+            self._stop.wait(interval)
+
+
+def _lowest_priority() -> None:
+    """Nice 19 for this thread (Linux: threads have their own nice value); elsewhere nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError) as exc:
+        log.debug("leak watch: cannot lower the thread priority: %s", exc)
+
+
+class WatchedDetect:
+    """The pipeline's ``detect(image, jobs)`` plus what the watch found since the last call."""
+
+    def __init__(self, detect: Callable[[np.ndarray, list[DetectJob]], Detections], watch: LeakWatch):
+        self._detect = detect
+        self.watch = watch
+
+    def __call__(self, image: np.ndarray, jobs: list[DetectJob]) -> Detections:
+        found = self._detect(image, jobs)
+        extra = self.watch.take()
+        return Detections.concat([found, extra]) if len(extra) else found
+
+    def close(self) -> None:
+        close = getattr(self._detect, "close", None)
+        if close is not None:
+            close()
+
+
+class WatchedPipeline(ProtectPipeline):
+    """A ``ProtectPipeline`` whose published frames the watch looks at and whose detections
+    include the watch's finds (``detect`` is wrapped in ``WatchedDetect``)."""
+
+    def __init__(self, detect: Callable[[np.ndarray, list[DetectJob]], Detections], watch: LeakWatch,
+                 **parts: Any):
+        super().__init__(WatchedDetect(detect, watch), **parts)
+        self.watch = watch
+
+    def process(self, frame: CapturedFrame) -> PublishedFrame:
+        published = super().process(frame)
+        self.watch.offer(published)
+        return published
+
+    def close(self) -> None:
+        self.watch.close()
+        log.info("%s", self.watch.summary)
+        super().close()
