@@ -26,6 +26,7 @@ from faceblur_cam.detect import ModelError, load_detector
 from faceblur_cam.detect.models import load_manifest, resolve_model
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.redact import STYLES, Redactor
+from faceblur_cam.sources.files import read_image
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -138,9 +139,9 @@ def test_cli_audit_of_raw_photos_reports_suspects_with_report_and_sheet(tmp_path
 
 def _clip(eval_dir: Path, path: Path, frames: int = 24) -> None:
     gt = json.loads((eval_dir / "ytf_pftracker" / "gt.json").read_text())["sequences"][0]
-    images = [cv2.imread(str(eval_dir / "ytf_pftracker" / f["file"])) for f in gt["frames"][:frames]]
+    images = [read_image(eval_dir / "ytf_pftracker" / f["file"]) for f in gt["frames"][:frames]]
     h, w = images[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 25, (w, h))
     for image in images:
         writer.write(image)
     writer.release()
