@@ -1,11 +1,18 @@
 """The live leak watch: a second look, with YuNet, at a sample of what is published.
 
 Thread rules: ``offer`` (worker thread, once per published frame) only stores a reference to the
-newest frame (never a copy, never waits); the watch's own thread, at the lowest priority the OS
-gives and at most ``max_rate`` times a second, looks at the newest offered frame; ``take``
-(worker thread, inside detection) hands over and forgets what it found, so the tracker covers it
-from the next published frame on. Nothing about a face is kept beyond that hand-over: no image,
-only the count and the time of each find (logged). ``close`` stops and joins the thread.
+newest published frame and the camera picture it came from (never a copy, never waits); the
+watch's own thread, at the lowest priority the OS gives and at most ``max_rate`` times a second,
+looks at the newest offered pair; ``take`` (worker thread, inside detection) hands over and
+forgets what it saw, so the tracker covers it from the next published frame on. Nothing about a
+face is kept beyond that hand-over: no image, only the count and the time of each find (logged).
+``close`` stops and joins the thread.
+
+What is handed over: every face YuNet sees on the camera picture, covered or not. A find (a
+leak, counted and logged) is one the published frame shows with its detail. The covered ones
+are handed over too: a face the main detector keeps missing is held by the tracker only as long
+as something keeps seeing it, and without these the watch's own cover would end after the
+tracker's hold (half a second) and the face would show again until the watch's next find.
 
 ``WatchedPipeline`` is a ``ProtectPipeline`` with a watch: its published frames are offered to
 the watch, and the watch's finds join its detections (so the tracker holds them like any face).
@@ -55,7 +62,7 @@ class LeakWatch:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._newest: PublishedFrame | None = None
+        self._newest: tuple[PublishedFrame, np.ndarray] | None = None
         self._finds: list[Detections] = []
         self._thread = threading.Thread(target=self._run, name="faceblur-leak-watch", daemon=True)
         self._thread.start()
@@ -64,11 +71,12 @@ class LeakWatch:
     def summary(self) -> str:
         return f"Leak watch: {self.found:,} in {self.checked:,} frames checked"
 
-    def offer(self, frame: PublishedFrame) -> None:
+    def offer(self, frame: PublishedFrame, camera: np.ndarray) -> None:
+        """``frame`` as published, ``camera`` the picture it was made from (BGR, same size)."""
         if frame.kind is not FrameKind.REDACTED:  # obscured frames and cards show no face
             return
         with self._lock:
-            self._newest = frame
+            self._newest = (frame, camera)
         self._wake.set()
 
     def take(self) -> Detections:
@@ -81,16 +89,18 @@ class LeakWatch:
         self._wake.set()
         self._thread.join(timeout=10)
 
-    def check(self, frame: PublishedFrame) -> Detections:
-        """The faces on ``frame`` that still carry detail (not covered)."""
+    def check(self, frame: PublishedFrame, camera: np.ndarray | None = None) -> tuple[Detections, Detections]:
+        """(the faces YuNet sees on ``camera``, those of them ``frame`` shows with their detail).
+        Without ``camera`` the published frame is searched (then only uncovered faces are seen)."""
         cfg = self.config
-        found = self.detector.detect(frame.image, long_side=cfg.long_side)
+        found = self.detector.detect(frame.image if camera is None else camera, long_side=cfg.long_side)
         if not len(found):
-            return found
-        keep = [i for i in range(len(found))
-                if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px
-                and detail_score(frame.image, judged_box(found.xyxy[i], found.landmarks[i])) >= cfg.detail_min]
-        return found[keep]
+            return found, found
+        seen = found[[i for i in range(len(found))
+                      if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px]]
+        shown = [i for i in range(len(seen))
+                 if detail_score(frame.image, judged_box(seen.xyxy[i], seen.landmarks[i])) >= cfg.detail_min]
+        return seen, seen[shown]
 
     def _run(self) -> None:
         _lowest_priority()
@@ -99,19 +109,21 @@ class LeakWatch:
             self._wake.wait()
             self._wake.clear()
             with self._lock:
-                frame, self._newest = self._newest, None
-            if frame is None or self._stop.is_set():
+                newest, self._newest = self._newest, None
+            if newest is None or self._stop.is_set():
                 continue
+            frame, camera = newest
             try:
-                leaks = self.check(frame)
+                seen, leaks = self.check(frame, camera)
             except Exception:  # the watch is a safety net: it must never take the daemon down
                 log.exception("leak watch: the check failed")
                 continue
             self.checked += 1
+            if len(seen):
+                with self._lock:
+                    self._finds.append(seen)
             if len(leaks):
                 self.found += len(leaks)
-                with self._lock:
-                    self._finds.append(leaks)
                 for box in leaks.to_xywh():
                     log.warning("leak watch: an uncovered face at %s on the frame of t=%.2f s; covered from the "
                                 "next frame on", box, frame.t)
@@ -157,7 +169,7 @@ class WatchedPipeline(ProtectPipeline):
 
     def process(self, frame: CapturedFrame) -> PublishedFrame:
         published = super().process(frame)
-        self.watch.offer(published)
+        self.watch.offer(published, frame.image)
         return published
 
     def close(self) -> None:
