@@ -68,7 +68,8 @@ class VideoFileSink:
 
 
 class BoxesLog:
-    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured."""
+    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured (and ``kept``,
+    the region left visible, with ``--keep-me``)."""
 
     name = "boxes log"
 
@@ -86,6 +87,8 @@ class BoxesLog:
             "shape": frame.shape,
             "obscured": frame.obscured,
         }
+        if frame.keep is not None:  # "keep me visible": the region left visible (none or one)
+            record["kept"] = frame.kept.to_xywh()
         self._file.write(json.dumps(record) + "\n")
 
     def close(self) -> None:
