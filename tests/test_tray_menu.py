@@ -41,7 +41,7 @@ def find(items: tuple[MenuItem, ...], action: Action) -> MenuItem:
 def test_protecting_menu_has_every_item_in_order() -> None:
     menu = build_menu(status(faces=2, fps=29.6), ALL)
     assert texts(menu) == [
-        "Protecting: 2 faces, 30 fps", "Pause", "Start recording", "Style", "Show preview",
+        "Protecting: 2 faces, 30 fps", "Pause", "Start recording", "Style", "Keep me visible", "Show preview",
         "Start at login", "Open recordings folder", "Quit",
     ]
     assert menu[0].action is None and not menu[0].enabled  # the status line is information only

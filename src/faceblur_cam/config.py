@@ -16,6 +16,7 @@ Example ``config.toml``::
     style = "blur"        # blur | pixelate | solid
     shape = "ellipse"     # ellipse | box
     plan = "balanced"     # balanced | thorough (whole frame at high resolution every frame)
+    keep_me = false       # live only: leave the caller's own face visible (see the README)
 
     [output]
     label = "FaceBlur Cam"
@@ -78,6 +79,7 @@ class ProtectConfig:
     model: str = "centerface"  # a name from classifiers/manifest.json or a path to an .onnx
     plan: str = "balanced"  # balanced (~7 ms per 720p frame) | thorough (whole frame at 640 px, ~6x the CPU)
     detect_budget_ms: float = 250.0  # a detection later than this obscures the frame
+    keep_me: bool = False  # live: "keep me visible" on at start (``faceblur_cam.keep_me``)
 
 
 @dataclass(frozen=True)
