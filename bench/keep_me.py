@@ -122,8 +122,11 @@ class KeepScene:
     hand: tuple[int, int] | None = None  # frames [start, end) the caller's face is hidden
 
 
-def _walk(n: int, start: int, end: int, x0: float, x1: float, y: float, h: float) -> list[tuple[float, float, float] | None]:
-    out: list[tuple[float, float, float] | None] = [None] * n
+Path3 = list[tuple[float, float, float] | None]
+
+
+def _walk(n: int, start: int, end: int, x0: float, x1: float, y: float, h: float) -> Path3:
+    out: Path3 = [None] * n
     for i in range(start, min(end, n)):
         a = (i - start) / max(1, end - start - 1)
         out[i] = (x0 + a * (x1 - x0), y, h)
@@ -175,7 +178,9 @@ class Truth:
     height: float
 
 
-def render(lib: SceneLibrary, caller: Caller, scene: KeepScene, i: int) -> tuple[np.ndarray, Truth | None, dict[str, Truth]]:
+def render(lib: SceneLibrary, caller: Caller, scene: KeepScene,
+           i: int) -> tuple[np.ndarray, Truth | None, dict[str, Truth]]:
+    """Frame ``i``: the picture, the caller's truth (None when gone) and everyone else's."""
     from scenes import _cover
 
     frame = _cover(lib.backgrounds[scene.background], WH).copy()

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from judge import exposed_by_pixels, untouched_fraction
 from keep_me import SEAT, Caller, KeepScene, Person, render
+from scenes import SceneLibrary
 
 from faceblur_cam.app import build_pipeline
 from faceblur_cam.config import Config
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.geometry import region_mask
 from faceblur_cam.keep_me import KeepMe
-from scenes import SceneLibrary
 
 FPS = 30.0
 N = 100
