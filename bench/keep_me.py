@@ -139,8 +139,9 @@ def build(quick: bool) -> list[KeepScene]:
     room = [Person("room_left", 3, [(170.0, 250.0, 62.0)] * n), Person("room_right", 11, [(1120.0, 210.0, 54.0)] * n)]
     scenes = [KeepScene("alone", n, 0, list(seat)), KeepScene("room", n, 1, list(seat), list(room))]
     walkers = [
-        Person("walker_1", 5, _walk(n, 40, 40 + 150, -80, 1360, 230, 95), torso=(60, 90, 150)),
-        Person("walker_2", 8, _walk(n, n // 2, n // 2 + 130, 1380, -80, 250, 80), torso=(150, 120, 60)),
+        # a few metres behind a caller at a webcam: a third of the caller's size or less
+        Person("walker_1", 5, _walk(n, 40, 40 + 150, -80, 1360, 210, 70), torso=(60, 90, 150)),
+        Person("walker_2", 8, _walk(n, n // 2, n // 2 + 130, 1380, -80, 230, 80), torso=(150, 120, 60)),
     ]
     scenes.append(KeepScene("walk_behind", n, 2, list(seat), room + walkers))
     lean: list[tuple[float, float, float] | None] = [None] * n

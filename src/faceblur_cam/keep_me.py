@@ -13,8 +13,14 @@ privacy first (when unsure, the caller is covered too; someone else is never sho
   the largest face nearest the centre (``policy="centre"``, live) or simply the largest
   (``policy="largest"``, files). Only a face found by the detector on that frame can be picked.
 - Lifting: only while the match is unambiguous. "Me" must be found by the detector on this frame
-  (not only predicted or held), not tentative, with no other face (held ones included) near it:
-  each box grown by ``near`` of its size per side must not touch the other. After anything
+  (not only predicted or held), not tentative, with no other face near it (each box grown by
+  ``near`` of its size per side must not touch the other) unless that face provably cannot have
+  been taken for "me": found by the detector on this frame too, and too different for the
+  tracker to match it to "me"'s track (``cannot_swap``: overlap below ``swap_iou`` and a size
+  ratio of at least ``swap_ratio`` or a centre distance of at least ``swap_distance`` sizes; the
+  tracker needs IoU >= 0.2, or within 1 size and a ratio <= 2, to match). A face held (unseen) near
+  "me" always counts, and one that vanished near "me" (behind the caller's head, not through an
+  edge) counts for ``hidden_s``: a partly hidden face may come out undetected. After anything
   unclear (another face near, a frame where "me" was unseen, a detector failure, a return) "me"
   stays covered for ``settle_s`` of clear frames; a face near "me" in the last ``recent_s``
   counts as near.
@@ -79,6 +85,10 @@ class KeepMeConfig:
     size_ratio: float = 1.6  # ... and of a size within this factor
     return_s: float = 3.0  # a face back in place within this long is "me" again
     max_step: float = 0.5  # "me" moving more than this many box sizes between frames: unclear
+    swap_iou: float = 0.1  # a face near "me" cannot be taken for "me" below this overlap ...
+    swap_ratio: float = 2.4  # ... with sizes at least this factor apart (a face far behind) ...
+    swap_distance: float = 1.5  # ... or centres at least this many (larger) box sizes apart
+    hidden_s: float = 1.0  # a face that vanished near "me" counts as near this long
 
 
 def _size(box: np.ndarray) -> float:
@@ -95,6 +105,18 @@ def same_place(a: np.ndarray, b: np.ndarray, distance: float, ratio: float) -> b
     if max(sa, sb) / min(sa, sb) > ratio:
         return False
     return float(np.linalg.norm(_centre(a) - _centre(b))) <= distance * max(sa, sb)
+
+
+def cannot_swap(me: np.ndarray, other: np.ndarray, cfg: KeepMeConfig) -> bool:
+    """Whether the tracker could not take ``other`` (found on this frame) for ``me``'s track."""
+    inter = np.clip(np.minimum(me[2:], other[2:]) - np.maximum(me[:2], other[:2]), 0, None)
+    i = float(inter[0] * inter[1])
+    union = float(np.prod(me[2:] - me[:2]) + np.prod(other[2:] - other[:2])) - i
+    if union <= 0 or i / union >= cfg.swap_iou:
+        return False
+    sm, so = _size(me), _size(other)
+    far = float(np.linalg.norm(_centre(me) - _centre(other))) >= cfg.swap_distance * max(sm, so)
+    return far or max(sm, so) / min(sm, so) >= cfg.swap_ratio
 
 
 def near(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
@@ -125,6 +147,7 @@ class KeepMe:
         self._near_until = -np.inf  # a face was near "me" until about then
         self._lost_since: float | None = None  # the tracker dropped "me" in place at this time
         self._born: dict[int, np.ndarray] = {}  # each track's first box (return-in-place test)
+        self._beside: dict[int, bool] = {}  # other tracks near "me" on the last frame: at an edge?
 
     # ------------------------------------------------------------------ commands
     @property
@@ -204,8 +227,13 @@ class KeepMe:
     def _judge(self, me: TrackView, tracks: list[TrackView], t: float) -> int | None:
         cfg = self.config
         box = me.xyxy
-        if any(near(box, tr.xyxy, cfg.near) for tr in tracks if tr.track_id != me.track_id):
-            self._near_until = t + cfg.recent_s
+        beside = {tr.track_id: tr for tr in tracks if tr.track_id != me.track_id and near(box, tr.xyxy, cfg.near)}
+        if any(not (tr.measured and me.measured and cannot_swap(box, tr.xyxy, cfg)) for tr in beside.values()):
+            self._near_until = max(self._near_until, t + cfg.recent_s)
+        if any(tid not in beside and not at_edge and tid not in {tr.track_id for tr in tracks}
+               for tid, at_edge in self._beside.items()):
+            self._near_until = max(self._near_until, t + cfg.hidden_s)  # vanished beside "me"
+        self._beside = {tid: tr.at_edge for tid, tr in beside.items()}
         if not me.measured:
             self._mark_unclear(t)
             return None
@@ -297,6 +325,7 @@ class KeepMe:
         self._unclear = False
         self._clear_from = None
         self._near_until = -np.inf
+        self._beside = {}
         if lost:
             self._state = KeepState.LOST
 
