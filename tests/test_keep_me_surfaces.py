@@ -3,6 +3,7 @@ notification on pick, control command, ``run --keep-me`` and ``[protect] keep_me
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,43 @@ def test_preview_outline_is_drawn_on_a_copy_never_on_the_published_frame() -> No
     ys, xs = np.nonzero(changed)
     assert changed.any() and xs.min() >= 38 and xs.max() <= 102 and ys.min() >= 18 and ys.max() <= 102
     assert not changed[55:65, 65:75].any()  # an outline, the face inside left as it is
+
+
+def test_the_real_tray_adapter_ticks_keep_me_notifies_the_pick_and_offers_thats_me(tmp_path: Path) -> None:
+    import pystray
+    import test_tray_adapter as ta
+
+    notes: list[str] = []
+    with Rig(pipeline=KeepingPipeline, threaded=True) as rig:
+        actions = TrayActions(rig.engine, autostart=None, folder=tmp_path, open_folder=lambda _p: None,
+                              notify=notes.append, on_quit=lambda: None)
+        from faceblur_cam.tray.adapter import TrayIcon
+
+        icon = TrayIcon(ta.BACKEND, rig.engine.status(), actions)
+        rig.engine.subscribe(icon.on_status)
+        thread = threading.Thread(target=icon.run, daemon=True)
+        thread.start()
+        recorder = icon._icon
+
+        def items() -> list:  # type: ignore[type-arg]
+            return [i for i in recorder.menu.items if i is not pystray.Menu.SEPARATOR]
+
+        rig.wait_state(EngineState.PROTECTING)
+        ta_wait = ta.Tray.wait_until
+        ta_wait(None, lambda: KEEP_ME_TEXT in [i.text for i in items()], "no Keep me visible item")  # type: ignore[arg-type]
+        keep = next(i for i in items() if i.text == KEEP_ME_TEXT)
+        assert not keep.checked
+        keep(recorder)
+        rig.wait_for(lambda s: isinstance(s.event, MePicked))
+        ta_wait(None, lambda: PICK_ME_TEXT in [i.text for i in items()], "no That's me item")  # type: ignore[arg-type]
+        assert next(i for i in items() if i.text == KEEP_ME_TEXT).checked
+        ta_wait(None, lambda: any("Keep me visible" in n for n in recorder.notifications),  # type: ignore[arg-type]
+                f"no notification of the pick: {recorder.notifications}")
+        from faceblur_cam.tray.adapter import STATUS_TEXT_REFRESH_S
+
+        ta_wait(None, lambda: any(i.text.startswith("Protecting: you visible") for i in items()),  # type: ignore[arg-type]
+                "status line", timeout=STATUS_TEXT_REFRESH_S + 10)
+        next(i for i in items() if i.text == PICK_ME_TEXT)(recorder)
+        rig.wait_for(lambda s: "pick" in rig.log)
+        icon.stop()
+        thread.join(5)

@@ -78,7 +78,7 @@ def test_recording_item_shows_stop_and_the_time_while_recording() -> None:
 
 def test_items_that_cannot_work_are_absent_not_fake() -> None:
     menu = build_menu(status(), TrayFlags(can_record=False, can_preview=False, autostart=None))
-    assert texts(menu) == ["Protecting: 0 faces", "Pause", "Style", "Quit"]
+    assert texts(menu) == ["Protecting: 0 faces", "Pause", "Style", "Keep me visible", "Quit"]
 
 
 def test_style_submenu_is_a_radio_group_with_the_current_style_checked() -> None:
