@@ -18,12 +18,14 @@ privacy first (when unsure, the caller is covered too; someone else is never sho
   been taken for "me": found by the detector on this frame too, and too different for the
   tracker to match it to "me"'s track (``cannot_swap``: overlap below ``swap_iou`` and a size
   ratio of at least ``swap_ratio`` or a centre distance of at least ``swap_distance`` sizes; the
-  tracker needs IoU >= 0.2, or within 1 size and a ratio <= 2, to match). A face held (unseen) near
-  "me" always counts, and one that vanished near "me" (behind the caller's head, not through an
-  edge) counts for ``hidden_s``: a partly hidden face may come out undetected. After anything
-  unclear (another face near, a frame where "me" was unseen, a detector failure, a return) "me"
-  stays covered for ``settle_s`` of clear frames; a face near "me" in the last ``recent_s``
-  counts as near.
+  tracker needs IoU >= 0.2, or within 1 size and a ratio <= 2, to match). After anything unclear
+  (such a face near, a frame where "me" was unseen, a detector failure, a return) "me" stays
+  covered for ``settle_s`` of clear frames; such a face near "me" in the last ``recent_s`` counts
+  as near.
+- Hidden faces: while a face beside "me" is held unseen, or after one vanished beside "me" (behind
+  the caller's head, not through an edge) until a new face is found beside "me" again (at most
+  ``hidden_s``), "me" is covered too: a partly hidden face may come out undetected inside the
+  region "me" leaves visible.
 - Swap guard: when "me" comes out of an unclear stretch it must be where it was before it (the
   *anchor*, the box of the last clear frame: centres within ``anchor_distance`` box sizes, sizes
   within ``size_ratio``); if it is not, the track may have jumped to someone else: "me" ends.
@@ -78,8 +80,8 @@ class KeepDecision:
 @dataclass(frozen=True)
 class KeepMeConfig:
     near: float = 0.5  # each box grown by this share of its size per side must not touch "me"'s
-    recent_s: float = 0.5  # a face near "me" this recently still counts as near
-    settle_s: float = 0.4  # after anything unclear, "me" stays covered this long while clear
+    recent_s: float = 0.3  # a face near "me" this recently still counts as near
+    settle_s: float = 0.3  # after anything unclear, "me" stays covered this long while clear
     gap_s: float = 0.12  # "me" unmeasured for longer than this: its return is unclear
     anchor_distance: float = 0.6  # a return must be this close to the anchor (in box sizes) ...
     size_ratio: float = 1.6  # ... and of a size within this factor
@@ -88,7 +90,7 @@ class KeepMeConfig:
     swap_iou: float = 0.1  # a face near "me" cannot be taken for "me" below this overlap ...
     swap_ratio: float = 2.4  # ... with sizes at least this factor apart (a face far behind) ...
     swap_distance: float = 1.5  # ... or centres at least this many (larger) box sizes apart
-    hidden_s: float = 1.0  # a face that vanished near "me" counts as near this long
+    hidden_s: float = 2.0  # a face that vanished beside "me" covers "me" until found again, at most this long
 
 
 def _size(box: np.ndarray) -> float:
@@ -148,6 +150,8 @@ class KeepMe:
         self._lost_since: float | None = None  # the tracker dropped "me" in place at this time
         self._born: dict[int, np.ndarray] = {}  # each track's first box (return-in-place test)
         self._beside: dict[int, bool] = {}  # other tracks near "me" on the last frame: at an edge?
+        self._hidden: list[float] = []  # when faces vanished beside "me" (not found again since)
+        self._new: set[int] = set()  # tracks first seen on this frame
 
     # ------------------------------------------------------------------ commands
     @property
@@ -192,6 +196,7 @@ class KeepMe:
         if not self._on:
             return KeepDecision(KeepState.OFF, others=len(tracks))
         ids = {tr.track_id for tr in tracks}
+        self._new = ids - set(self._born)
         self._born = {k: v for k, v in self._born.items() if k in ids}
         for tr in tracks:
             self._born.setdefault(tr.track_id, tr.xyxy.copy())
@@ -228,12 +233,19 @@ class KeepMe:
         cfg = self.config
         box = me.xyxy
         beside = {tr.track_id: tr for tr in tracks if tr.track_id != me.track_id and near(box, tr.xyxy, cfg.near)}
-        if any(not (tr.measured and me.measured and cannot_swap(box, tr.xyxy, cfg)) for tr in beside.values()):
+        # who is who: a face near "me" that the tracker could take for "me" makes it unclear
+        if any(not cannot_swap(box, tr.xyxy, cfg) for tr in beside.values()):
             self._near_until = max(self._near_until, t + cfg.recent_s)
-        if any(tid not in beside and not at_edge and tid not in {tr.track_id for tr in tracks}
-               for tid, at_edge in self._beside.items()):
-            self._near_until = max(self._near_until, t + cfg.hidden_s)  # vanished beside "me"
+        # a face beside "me" that is not seen (held, or vanished behind the caller's head) may be
+        # partly visible and undetected inside "me"'s region: covered until it is found again
+        gone = [tid for tid, at_edge in self._beside.items()
+                if not at_edge and tid not in beside and tid not in {tr.track_id for tr in tracks}]
+        self._hidden = [v for v in self._hidden if t - v < cfg.hidden_s] + [t] * len(gone)
+        for tid, tr in beside.items():
+            if tid in self._new and tr.measured and self._hidden:
+                self._hidden.pop(0)  # a face came out again where one vanished
         self._beside = {tid: tr.at_edge for tid, tr in beside.items()}
+        unseen_beside = bool(self._hidden) or any(not tr.measured for tr in beside.values())
         if not me.measured:
             self._mark_unclear(t)
             return None
@@ -255,7 +267,7 @@ class KeepMe:
         self._anchor = box.copy()
         if self._clear_from is None:
             self._clear_from = t
-        if t - self._clear_from < cfg.settle_s:
+        if t - self._clear_from < cfg.settle_s or unseen_beside:
             return None
         return me.track_id
 
@@ -326,6 +338,7 @@ class KeepMe:
         self._clear_from = None
         self._near_until = -np.inf
         self._beside = {}
+        self._hidden = []
         if lost:
             self._state = KeepState.LOST
 
