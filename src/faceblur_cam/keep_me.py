@@ -23,9 +23,9 @@ privacy first (when unsure, the caller is covered too; someone else is never sho
   covered for ``settle_s`` of clear frames; such a face near "me" in the last ``recent_s`` counts
   as near.
 - Hidden faces: while a face beside "me" is held unseen, or after one vanished beside "me" (behind
-  the caller's head, not through an edge) until a new face is found beside "me" again (at most
-  ``hidden_s``), "me" is covered too: a partly hidden face may come out undetected inside the
-  region "me" leaves visible.
+  the caller's head, not through an edge) until a face is found beside "me" that was not found
+  there on the previous frame (at most ``hidden_s``), "me" is covered too: a partly hidden face
+  may come out undetected inside the region "me" leaves visible.
 - Swap guard: when "me" comes out of an unclear stretch it must be where it was before it (the
   *anchor*, the box of the last clear frame: centres within ``anchor_distance`` box sizes, sizes
   within ``size_ratio``); if it is not, the track may have jumped to someone else: "me" ends.
@@ -151,7 +151,7 @@ class KeepMe:
         self._born: dict[int, np.ndarray] = {}  # each track's first box (return-in-place test)
         self._beside: dict[int, bool] = {}  # other tracks near "me" on the last frame: at an edge?
         self._hidden: list[float] = []  # when faces vanished beside "me" (not found again since)
-        self._new: set[int] = set()  # tracks first seen on this frame
+        self._seen_beside: set[int] = set()  # other tracks found beside "me" on the last frame
 
     # ------------------------------------------------------------------ commands
     @property
@@ -196,7 +196,6 @@ class KeepMe:
         if not self._on:
             return KeepDecision(KeepState.OFF, others=len(tracks))
         ids = {tr.track_id for tr in tracks}
-        self._new = ids - set(self._born)
         self._born = {k: v for k, v in self._born.items() if k in ids}
         for tr in tracks:
             self._born.setdefault(tr.track_id, tr.xyxy.copy())
@@ -242,9 +241,10 @@ class KeepMe:
                 if not at_edge and tid not in beside and tid not in {tr.track_id for tr in tracks}]
         self._hidden = [v for v in self._hidden if t - v < cfg.hidden_s] + [t] * len(gone)
         for tid, tr in beside.items():
-            if tid in self._new and tr.measured and self._hidden:
-                self._hidden.pop(0)  # a face came out again where one vanished
+            if tr.measured and tid not in self._seen_beside and self._hidden:
+                self._hidden.pop(0)  # a face is found beside "me" that was not seen there: it came out
         self._beside = {tid: tr.at_edge for tid, tr in beside.items()}
+        self._seen_beside = {tid for tid, tr in beside.items() if tr.measured}
         unseen_beside = bool(self._hidden) or any(not tr.measured for tr in beside.values())
         if not me.measured:
             self._mark_unclear(t)
@@ -339,6 +339,7 @@ class KeepMe:
         self._near_until = -np.inf
         self._beside = {}
         self._hidden = []
+        self._seen_beside = set()
         if lost:
             self._state = KeepState.LOST
 
