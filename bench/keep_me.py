@@ -349,6 +349,11 @@ def main() -> None:
             "mode_off": {"caller_shown": off["caller_shown"], "others_exposed_frames": off["others_exposed_frames"]},
             "passed": passed,
         }
+    busy = [v["keep_me"] for k, v in result["scenes"].items() if k not in QUIET]  # type: ignore[attr-defined]
+    counted = sum(b["caller_frames_counted"] for b in busy)
+    if counted:  # all busy scenes together (a scene that is mostly someone leaning in is covered mostly)
+        shown = sum(round((b["caller_shown"] or 0) * b["caller_frames_counted"]) for b in busy)
+        result["busy_scenes_pooled"] = {"caller_frames_counted": counted, "caller_shown": round(shown / counted, 4)}
     if not args.no_cost:
         result["live_cost"] = live_cost(args.quick)
     result["passed"] = ok

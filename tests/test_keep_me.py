@@ -320,3 +320,13 @@ def test_tracker_occlusion_in_place_returns_to_me() -> None:
         shown.append(d.kept_id is not None)
     assert not any(shown[30:60])
     assert all(shown[:30]) and all(shown[90:])
+
+
+def test_a_single_frame_detection_that_vanished_beside_me_covers_me_only_briefly() -> None:
+    clock, cfg = Clock(), KeepMeConfig()
+    keep = picked_keep(clock)
+    blip = TrackView(2, box_at(560, 150, 70), True, False, False, hits=1)
+    assert clock.step(keep, [view(1, ME), blip]).kept_id == 1
+    frames = [clock.step(keep, [view(1, ME)]).kept_id for _ in range(int(cfg.hidden_s / DT))]
+    n = int(cfg.blip_hidden_s / DT)
+    assert all(k is None for k in frames[:n - 1]) and all(k == 1 for k in frames[n + 1:])

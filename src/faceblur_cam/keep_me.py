@@ -24,7 +24,8 @@ privacy first (when unsure, the caller is covered too; someone else is never sho
   as near.
 - Hidden faces: while a face beside "me" is held unseen, or after one vanished beside "me" (behind
   the caller's head, not through an edge) until a face is found beside "me" that was not found
-  there on the previous frame (at most ``hidden_s``), "me" is covered too: a partly hidden face
+  there on the previous frame (at most ``hidden_s``; ``blip_hidden_s`` for a track found on one
+  frame only), "me" is covered too: a partly hidden face
   may come out undetected inside the region "me" leaves visible.
 - Swap guard: when "me" comes out of an unclear stretch it must be where it was before it (the
   *anchor*, the box of the last clear frame: centres within ``anchor_distance`` box sizes, sizes
@@ -67,6 +68,7 @@ class TrackView:
     measured: bool  # found by the detector on this frame (not only predicted/held)
     at_edge: bool  # last seen touching the frame edge
     tentative: bool  # seen only weakly so far (may not be a face)
+    hits: int = 2  # frames on which the detector found it
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class KeepMeConfig:
     swap_ratio: float = 2.4  # ... with sizes at least this factor apart (a face far behind) ...
     swap_distance: float = 1.5  # ... or centres at least this many (larger) box sizes apart
     hidden_s: float = 2.0  # a face that vanished beside "me" covers "me" until found again, at most this long
+    blip_hidden_s: float = 0.3  # ... one found on a single frame only
 
 
 def _size(box: np.ndarray) -> float:
@@ -149,8 +152,8 @@ class KeepMe:
         self._near_until = -np.inf  # a face was near "me" until about then
         self._lost_since: float | None = None  # the tracker dropped "me" in place at this time
         self._born: dict[int, np.ndarray] = {}  # each track's first box (return-in-place test)
-        self._beside: dict[int, bool] = {}  # other tracks near "me" on the last frame: at an edge?
-        self._hidden: list[float] = []  # when faces vanished beside "me" (not found again since)
+        self._beside: dict[int, tuple[bool, int]] = {}  # other tracks near "me" last frame: (at an edge, hits)
+        self._hidden: list[float] = []  # until when faces that vanished beside "me" cover "me"
         self._seen_beside: set[int] = set()  # other tracks found beside "me" on the last frame
 
     # ------------------------------------------------------------------ commands
@@ -237,13 +240,15 @@ class KeepMe:
             self._near_until = max(self._near_until, t + cfg.recent_s)
         # a face beside "me" that is not seen (held, or vanished behind the caller's head) may be
         # partly visible and undetected inside "me"'s region: covered until it is found again
-        gone = [tid for tid, at_edge in self._beside.items()
-                if not at_edge and tid not in beside and tid not in {tr.track_id for tr in tracks}]
-        self._hidden = [v for v in self._hidden if t - v < cfg.hidden_s] + [t] * len(gone)
+        ids = {tr.track_id for tr in tracks}
+        gone = [hits for tid, (at_edge, hits) in self._beside.items() if not at_edge and tid not in ids]
+        # a track found once whose place a close look then found empty ended: most likely no face
+        self._hidden = sorted([v for v in self._hidden if t < v]
+                              + [t + (cfg.hidden_s if hits > 1 else cfg.blip_hidden_s) for hits in gone])
         for tid, tr in beside.items():
             if tr.measured and tid not in self._seen_beside and self._hidden:
                 self._hidden.pop(0)  # a face is found beside "me" that was not seen there: it came out
-        self._beside = {tid: tr.at_edge for tid, tr in beside.items()}
+        self._beside = {tid: (tr.at_edge, tr.hits) for tid, tr in beside.items()}
         self._seen_beside = {tid for tid, tr in beside.items() if tr.measured}
         unseen_beside = bool(self._hidden) or any(not tr.measured for tr in beside.values())
         if not me.measured:
@@ -355,5 +360,6 @@ def track_views(tracks: list, faces_xyxy: np.ndarray, faces_ids: np.ndarray, t: 
         if tr is None:
             continue
         tentative = tr.hits < confirm_hits and max(tr.score, tr.best_score) < weak_score
-        views.append(TrackView(int(tid), np.asarray(box, np.float32), tr.t == t, bool(tr.at_edge), tentative))
+        views.append(TrackView(int(tid), np.asarray(box, np.float32), tr.t == t, bool(tr.at_edge), tentative,
+                               int(tr.hits)))
     return views
