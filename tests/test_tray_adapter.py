@@ -132,7 +132,7 @@ def test_menu_clicks_drive_the_engine_and_the_icon_follows(tmp_path: Path) -> No
         tray = Tray(rig, tmp_path)
         tray.wait_menu("Protecting")
         assert tray.shows_icon("active")
-        assert tray.texts()[1:] == ["Pause", "Start recording", "Style", "Show preview",
+        assert tray.texts()[1:] == ["Pause", "Start recording", "Style", "Keep me visible", "Show preview",
                                     "Start at login", "Open recordings folder", "Quit"]
 
         tray.click("Pause")

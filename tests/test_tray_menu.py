@@ -41,7 +41,7 @@ def find(items: tuple[MenuItem, ...], action: Action) -> MenuItem:
 def test_protecting_menu_has_every_item_in_order() -> None:
     menu = build_menu(status(faces=2, fps=29.6), ALL)
     assert texts(menu) == [
-        "Protecting: 2 faces, 30 fps", "Pause", "Start recording", "Style", "Show preview",
+        "Protecting: 2 faces, 30 fps", "Pause", "Start recording", "Style", "Keep me visible", "Show preview",
         "Start at login", "Open recordings folder", "Quit",
     ]
     assert menu[0].action is None and not menu[0].enabled  # the status line is information only
@@ -78,7 +78,7 @@ def test_recording_item_shows_stop_and_the_time_while_recording() -> None:
 
 def test_items_that_cannot_work_are_absent_not_fake() -> None:
     menu = build_menu(status(), TrayFlags(can_record=False, can_preview=False, autostart=None))
-    assert texts(menu) == ["Protecting: 0 faces", "Pause", "Style", "Quit"]
+    assert texts(menu) == ["Protecting: 0 faces", "Pause", "Style", "Keep me visible", "Quit"]
 
 
 def test_style_submenu_is_a_radio_group_with_the_current_style_checked() -> None:

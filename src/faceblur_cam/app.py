@@ -16,6 +16,7 @@ from faceblur_cam.detect.worker import TimedDetector
 from faceblur_cam.engine import Engine, EngineParts
 from faceblur_cam.errors import UserError
 from faceblur_cam.geometry import Margin
+from faceblur_cam.keep_me import KeepMe
 from faceblur_cam.pipeline import ProtectPipeline
 from faceblur_cam.placeholders import PlaceholderCards
 from faceblur_cam.recording_choice import RecordingChoice
@@ -28,15 +29,21 @@ from faceblur_cam.track import FaceTracker
 log = logging.getLogger(__name__)
 
 
-def build_pipeline(config: Config, live: bool = True) -> ProtectPipeline:
+def build_pipeline(config: Config, live: bool = True, keep_me: bool | None = None) -> ProtectPipeline:
     """The protecting step with the configured detector. ``live`` adds the time budget and, unless
-    ``protect.leak_watch`` is off, the leak watch (``audit.watch``)."""
+    ``protect.leak_watch`` is off, the leak watch (``audit.watch``).
+
+    ``keep_me``: "keep me visible" on from the start (None: ``protect.keep_me`` when live, off for
+    files, which keep a face only when asked to with ``process --keep-me``). Live it picks the
+    largest face nearest the centre; for files the largest face of the first frame with one."""
     prot = config.protect
     detector = load_detector(prot.model, threshold=prot.threshold)
     detect = detect_fn(detector)
     parts: dict[str, Any] = {
         "tracker": FaceTracker(), "redactor": Redactor(style_named(prot.style), prot.shape),
         "margin": Margin().scaled(prot.margin), "planner": DetectionPlanner(PLANS[prot.plan]),
+        "keep_me": KeepMe(on=bool(prot.keep_me and live) if keep_me is None else keep_me,
+                          policy="centre" if live else "largest"),
     }
     if live:
         detect = TimedDetector(detect, prot.detect_budget_ms / 1000)

@@ -18,6 +18,7 @@ Example ``config.toml``::
     shape = "ellipse"     # ellipse | box
     plan = "balanced"     # balanced | thorough (whole frame at high resolution every frame)
     leak_watch = true     # a second detector looks at a sample of what is published (live only)
+    keep_me = false       # live only: leave the caller's own face visible (see the README)
 
     [output]
     label = "FaceBlur Cam"
@@ -82,6 +83,7 @@ class ProtectConfig:
     plan: str = "balanced"  # balanced (~7 ms per 720p frame) | thorough (whole frame at 640 px, ~6x the CPU)
     detect_budget_ms: float = 250.0  # a detection later than this obscures the frame
     leak_watch: bool = True  # live: a second detector (YuNet) looks at a sample of what is published
+    keep_me: bool = False  # live: "keep me visible" on at start (``faceblur_cam.keep_me``)
 
 
 @dataclass(frozen=True)

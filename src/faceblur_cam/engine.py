@@ -40,6 +40,7 @@ from typing import Protocol
 
 from faceblur_cam.backoff import Backoff
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
+from faceblur_cam.keep_me import KeepState
 from faceblur_cam.lifecycle import (
     COMMAND_TYPES,
     CameraFailed,
@@ -50,9 +51,11 @@ from faceblur_cam.lifecycle import (
     FrameProtected,
     Happening,
     Pause,
+    PickMe,
     PipelineFailed,
     Quit,
     Resume,
+    SetKeepMe,
     SetPreview,
     SetRecording,
     SetStyle,
@@ -64,7 +67,8 @@ from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError, SourceExhausted
 
 __all__ = [  # the life cycle's values are part of the engine's interface
-    "Command", "EngineState", "Pause", "Quit", "Resume", "SetPreview", "SetRecording", "SetStyle", "TogglePause",
+    "Command", "EngineState", "Pause", "PickMe", "Quit", "Resume", "SetKeepMe", "SetPreview", "SetRecording",
+    "SetStyle", "TogglePause",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,6 +106,10 @@ class PreviewClosed(EngineEvent):
     """The preview window went away (usually the user closed it)."""
 
 
+class MePicked(EngineEvent):
+    """Keep me visible picked "me" (the user should check it is them)."""
+
+
 @dataclass(frozen=True)
 class EngineStatus:
     state: EngineState
@@ -118,11 +126,14 @@ class EngineStatus:
     leaks_found: int = 0  # faces the leak watch found uncovered (and had covered) so far
     event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
     camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
+    keep_me: KeepState = KeepState.OFF  # "keep me visible" on the last frame (OFF: everyone covered)
 
     @property
     def summary(self) -> str:
         """One line for a tray status item or a log line."""
-        if self.state is EngineState.PROTECTING:
+        if self.state is EngineState.PROTECTING and self.keep_me is not KeepState.OFF:
+            text = self._keep_me_summary()
+        elif self.state is EngineState.PROTECTING:
             faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
             # the rate is unknown until the second frame: no "0 fps" on the first status
             text = f"Protecting: {faces}, {self.fps:.0f} fps" if self.fps >= 0.5 else f"Protecting: {faces}"
@@ -138,6 +149,17 @@ class EngineStatus:
             text = "Stopped"
         return text
 
+    def _keep_me_summary(self) -> str:
+        if self.keep_me is KeepState.LOST:
+            return "You are covered: FaceBlur Cam lost track of you"
+        faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
+        if self.keep_me is KeepState.VISIBLE:
+            others = "1 other" if self.faces == 1 else f"{self.faces} others"
+            return f"Protecting: you visible, {others} covered"
+        if self.keep_me is KeepState.COVERED:
+            return f"Protecting: you covered for now (not sure it is you), {faces} covered"
+        return f"Protecting: {faces}, waiting to see you"
+
 
 class Pipeline(Protocol):
     """The protecting step (see ``faceblur_cam.pipeline.ProtectPipeline``)."""
@@ -150,6 +172,14 @@ class Pipeline(Protocol):
     def reset(self) -> None: ...
 
     def set_style(self, style: str) -> None: ...
+
+    def set_keep_me(self, on: bool) -> None:
+        """Keep me visible on or off (``faceblur_cam.keep_me``)."""
+        ...
+
+    def pick_me(self) -> None:
+        """Pick "me" again on the next frame with a face."""
+        ...
 
     def close(self) -> None:
         """Release what the pipeline started (the detector's thread)."""
@@ -239,6 +269,12 @@ class Engine:
 
     def set_preview(self, on: bool) -> None:
         self.send(SetPreview(on))
+
+    def set_keep_me(self, on: bool) -> None:
+        self.send(SetKeepMe(on))
+
+    def pick_me(self) -> None:
+        self.send(PickMe())
 
     def quit(self) -> None:
         self.send(Quit())
@@ -363,6 +399,11 @@ class Engine:
                     self._set_recording(on)
                 case SetPreview(on):
                     self._set_preview(on)
+                case SetKeepMe(on):
+                    self._keep_me(lambda pipeline: pipeline.set_keep_me(on),
+                                  KeepState.WAITING if on else KeepState.OFF)
+                case PickMe():
+                    self._keep_me(lambda pipeline: pipeline.pick_me(), KeepState.WAITING)
 
     # the life cycle
     def _happen(self, happening: Happening, event: EngineEvent | None = None, **changes: object) -> None:
@@ -425,6 +466,16 @@ class Engine:
             log.info("recording stopped: %s", self._status.recording_path)
             self._recorder = None
             self._set(recording=False, recording_seconds=0.0)
+
+    def _keep_me(self, apply: Callable[[Pipeline], None], state: KeepState) -> None:
+        if self._pipeline is None:
+            return
+        try:
+            apply(self._pipeline)
+        except AttributeError:
+            log.warning("this pipeline cannot keep anyone visible")
+            return
+        self._set(keep_me=state)
 
     def _set_preview(self, on: bool) -> None:
         if on and self._preview is None and self._parts.open_preview is not None:
@@ -537,10 +588,14 @@ class Engine:
                 self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
         self._last_frame_t = published.t
         faces = len(published.regions)
+        keep = published.keep.state if published.keep is not None else self._status.keep_me
+        if published.keep is not None and published.keep.picked:
+            self._report(MePicked("Keep me visible: the face in the middle is shown, everyone else stays "
+                                  "covered. Not you? Choose \"That's me\" again"))
         if self._status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
-            self._happen(FrameProtected(), faces=faces, fps=self._fps_ema)
-        elif self._status.faces != faces:  # keep the message (e.g. "Recording stopped: disk full")
-            self._set(faces=faces)
+            self._happen(FrameProtected(), faces=faces, fps=self._fps_ema, keep_me=keep)
+        elif self._status.faces != faces or self._status.keep_me is not keep:  # keep the message
+            self._set(faces=faces, keep_me=keep)
 
     def _sleep_frame(self) -> None:
         due = self._last_publish + 1.0 / self._parts.fps

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceblur_cam.detections import Detections
+from faceblur_cam.keep_me import KeepDecision
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class PublishedFrame:
     """What the call sees. The only frame type sinks (virtual camera, recorder, preview) get.
 
     ``regions`` are the areas actually redacted, each an ellipse (or box, per ``shape``)
-    inscribed in its ``xyxy`` row, clipped to the image.
+    inscribed in its ``xyxy`` row, clipped to the image. ``kept``: the region left visible by
+    "keep me visible" (at most one; empty when nothing was kept), ``keep``: that mode's decision
+    on this frame (None when the mode is off).
     """
 
     image: np.ndarray
@@ -45,6 +48,8 @@ class PublishedFrame:
     shape: str = "ellipse"
     name: str | None = None
     index: int = -1
+    kept: Detections = field(default_factory=Detections.empty)
+    keep: KeepDecision | None = None
 
     @property
     def obscured(self) -> bool:

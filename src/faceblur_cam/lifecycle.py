@@ -5,8 +5,8 @@ or a typed report from the worker about its devices (``PipelineFailed``, ``Camer
 ``CameraFailed``, ``SourceEnded``, ``FrameProtected``). The table says which state follows and
 which effects the worker carries out, in order. Pairs not in the table change nothing.
 
-The other commands (``SetStyle``, ``SetRecording``, ``SetPreview``) change outputs, not the
-state, and are applied by the worker directly.
+The other commands (``SetStyle``, ``SetRecording``, ``SetPreview``, ``SetKeepMe``, ``PickMe``)
+change outputs, not the state, and are applied by the worker directly.
 """
 
 from __future__ import annotations
@@ -56,12 +56,24 @@ class SetPreview:
 
 
 @dataclass(frozen=True)
+class SetKeepMe:
+    """Keep me visible on (picks "me" on the next frame with a face) or off (everyone covered)."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
+class PickMe:
+    """"That's me": pick the largest face nearest the centre again (switches keep-me on)."""
+
+
+@dataclass(frozen=True)
 class Quit:
     """Stop: close everything and end the worker."""
 
 
-Command = Pause | Resume | TogglePause | SetStyle | SetRecording | SetPreview | Quit
-COMMAND_TYPES = (Pause, Resume, TogglePause, SetStyle, SetRecording, SetPreview, Quit)
+Command = Pause | Resume | TogglePause | SetStyle | SetRecording | SetPreview | SetKeepMe | PickMe | Quit
+COMMAND_TYPES = (Pause, Resume, TogglePause, SetStyle, SetRecording, SetPreview, SetKeepMe, PickMe, Quit)
 
 
 # ----------------------------------------------------------------------------- worker reports

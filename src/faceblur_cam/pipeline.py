@@ -20,6 +20,7 @@ from faceblur_cam.detect.plan import DetectionPlanner, DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import Margin, extend_at_edges, grow, snap_out
+from faceblur_cam.keep_me import KeepDecision, KeepMe, track_views
 from faceblur_cam.redact import Redactor, obscure_frame, style_named
 from faceblur_cam.track import FaceTracker
 
@@ -38,13 +39,17 @@ class ProtectPipeline:
         margin: Margin | None = None,
         planner: DetectionPlanner | None = None,
         change: ChangeDetector | None = None,
+        keep_me: KeepMe | None = None,
     ):
+        """``keep_me``: "keep me visible" (``faceblur_cam.keep_me``); absent or off, every face is
+        covered and the output is exactly what it is without it."""
         self._detect = detect
         self.tracker = tracker or FaceTracker()
         self.redactor = redactor or Redactor()
         self.margin = margin or Margin()
         self.planner = planner or DetectionPlanner()
         self.change = change or ChangeDetector()
+        self.keep_me = keep_me or KeepMe(on=False)
         self._failures = 0
         self._warm = False  # a detection succeeded since the last reset
 
@@ -60,7 +65,14 @@ class ProtectPipeline:
         self.tracker.reset()
         self.planner.reset()
         self.change.reset()
+        self.keep_me.reset()
         self._warm = False
+
+    def set_keep_me(self, on: bool) -> None:
+        self.keep_me.set_on(on)
+
+    def pick_me(self) -> None:
+        self.keep_me.pick()
 
     def process(self, frame: CapturedFrame) -> PublishedFrame:
         image = frame.image
@@ -82,16 +94,31 @@ class ProtectPipeline:
             self._warm = True
         faces = self.tracker.update(found, frame.t, (w, h), looks(jobs))
         regions = snap_out(extend_at_edges(grow(faces.xyxy, self.margin, faces.landmarks), (w, h)))
-        out = self.redactor.redact(image.copy(), regions)
+        covered = Detections(regions, faces.scores, faces.landmarks, faces.track_ids)
+        keep = None
+        kept = Detections.empty()
+        if self.keep_me.on:
+            keep = self._keep_decision(faces, frame.t, change.jump, (w, h))
+            if keep.kept_id is not None:
+                shown = covered.track_ids == keep.kept_id
+                kept, covered = covered[np.flatnonzero(shown)], covered[np.flatnonzero(~shown)]
+        out = self.redactor.redact(image.copy(), covered.xyxy)
         return PublishedFrame(
             image=out,
             t=frame.t,
             kind=FrameKind.REDACTED,
-            regions=Detections(regions, faces.scores, faces.landmarks, faces.track_ids),
+            regions=covered,
             shape=self.redactor.shape,
             name=frame.name,
             index=frame.index,
+            kept=kept,
+            keep=keep,
         )
+
+    def _keep_decision(self, faces: Detections, t: float, jump: bool, wh: tuple[int, int]) -> KeepDecision:
+        cfg = self.tracker.config
+        views = track_views(self.tracker.tracks, faces.xyxy, faces.track_ids, t, cfg.confirm_hits, cfg.weak_score)
+        return self.keep_me.update(views, t, jump, wh)
 
     def close(self) -> None:
         """Release the detector (its thread, when it has one)."""
@@ -107,6 +134,7 @@ class ProtectPipeline:
             level = logging.WARNING if self._warm else logging.INFO
             log.log(level, "no detection for frame %d (%s): publishing it fully obscured", frame.index, exc)
         self.tracker.update(None, frame.t, (frame.image.shape[1], frame.image.shape[0]))
+        self.keep_me.fail(frame.t)
         return PublishedFrame(
             image=obscure_frame(frame.image),
             t=frame.t,

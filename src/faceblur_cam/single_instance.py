@@ -52,7 +52,7 @@ from faceblur_cam.errors import UserError
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("show", "pause", "resume")
+COMMANDS = ("show", "pause", "resume", "keep-me-on", "keep-me-off", "keep-me-pick")
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"  # Windows only: port and token
 SOCKET_NAME = "control.sock"  # POSIX

@@ -1,5 +1,6 @@
-"""``faceblur-cam pause`` / ``resume`` / ``show``: control the running FaceBlur Cam (e.g. from a
-desktop keyboard shortcut). Talks to it through the single-instance channel."""
+"""``faceblur-cam pause`` / ``resume`` / ``show`` / ``keep-me on|off|pick``: control the running
+FaceBlur Cam (e.g. from a desktop keyboard shortcut). Talks to it through the single-instance
+channel."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, text in HELP.items():
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         p.set_defaults(func=send, command_name=name)
+    text = ("keep me visible in the running FaceBlur Cam: on (picks the largest face nearest the centre), "
+            "off (every face covered), pick (that's me: pick again)")
+    p = sub.add_parser("keep-me", help=text, description=text[0].upper() + text[1:] + ".")
+    p.add_argument("what", choices=("on", "off", "pick"))
+    p.set_defaults(func=send_keep_me)
+
+
+def send_keep_me(args: argparse.Namespace) -> int:
+    args.command_name = f"keep-me-{args.what}"
+    return send(args)
 
 
 def send(args: argparse.Namespace) -> int:

@@ -79,6 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "extension) for PNGs named like the inputs")
     p.add_argument("--boxes", type=Path, help="write the redacted regions per frame as JSON lines")
     p.add_argument("--style", choices=STYLES, help="redaction style (default from config: blur)")
+    p.add_argument("--keep-me", action="store_true",
+                   help="leave one person visible: the largest face of the first frame with a face, followed "
+                   "by position and motion (no face recognition); covered too whenever anyone comes near "
+                   "or it is lost (see the README)")
     p.add_argument("--fps", type=frame_rate, help="frame rate for image folders (default 30)")
     p.add_argument("--config", type=Path, help="config file (default: the user config)")
     p.add_argument("--no-audio", action="store_true", help="leave the input's sound out of the output video")
@@ -118,10 +122,10 @@ def run_process(args: argparse.Namespace) -> int:
     check_output_folder(args.output, to_video)
     fps = args.fps or native_fps(args.input)
     sinks = open_sinks(args, fps, to_video)
-    pipeline = build_pipeline(config, live=False)
+    pipeline = build_pipeline(config, live=False, keep_me=args.keep_me)
     report = ReadReport()
     fit_to_first = FitToFirst()
-    count = obscured = faces = 0
+    count = obscured = faces = kept = 0
     started = time.perf_counter()
     progress = FrameProgress()
     try:
@@ -134,6 +138,7 @@ def run_process(args: argparse.Namespace) -> int:
                 count += 1
                 obscured += published.obscured
                 faces += len(published.regions)
+                kept += len(published.kept)
                 progress.advance(report.announced)
     except (SourceError, SinkError) as exc:
         progress.close()
@@ -153,7 +158,8 @@ def run_process(args: argparse.Namespace) -> int:
         progress.close()
     close_all(sinks)
     took = time.perf_counter() - started
-    print(f"{count} frames -> {args.output} ({faces} faces covered, {obscured} frames fully obscured, "
+    shown = f", the kept face shown on {kept}" if args.keep_me else ""
+    print(f"{count} frames -> {args.output} ({faces} faces covered{shown}, {obscured} frames fully obscured, "
           f"{took:.1f} s, {count / took if took else 0:.1f} fps)")
     if fit_to_first.fitted:
         print(f"faceblur-cam: {fit_to_first.fitted} frames of another size were scaled to fit the first frame's size "

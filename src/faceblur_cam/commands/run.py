@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="log details to the console (the log file is always written)")
     p.add_argument("--source", help="camera index (0, 1, ...), device path, video file or image folder")
     p.add_argument("--style", choices=STYLES, help="redaction style (default: blur)")
+    p.add_argument("--keep-me", action="store_true",
+                   help="keep me visible: leave your own face (the largest nearest the centre) visible, cover "
+                   "everyone else; followed by position and motion, no face recognition (see the README)")
     p.add_argument("--preview", action="store_true", help="also show a preview window of what is published")
     p.add_argument("--device", help="virtual camera device to publish to (default: found by its label)")
     p.add_argument("--no-virtual-camera", action="store_true",
@@ -68,6 +71,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         prot = replace(prot, style=args.style)
     if args.no_leak_watch:
         prot = replace(prot, leak_watch=False)
+    if getattr(args, "keep_me", False):
+        prot = replace(prot, keep_me=True)
     if args.device:
         out = replace(out, device=args.device)
     if args.vcam_backend:
@@ -236,7 +241,9 @@ def run_live(args: argparse.Namespace) -> int:
         engine.start_recording()
     if config.output.preview:
         engine.set_preview(True)
-    actions = {"show": lambda: engine.set_preview(True), "pause": engine.pause, "resume": engine.resume}
+    actions = {"show": lambda: engine.set_preview(True), "pause": engine.pause, "resume": engine.resume,
+               "keep-me-on": lambda: engine.set_keep_me(True), "keep-me-off": lambda: engine.set_keep_me(False),
+               "keep-me-pick": engine.pick_me}
     instance.serve(lambda command: actions[command]())
     if args.no_tray:
         return run_headless(engine)

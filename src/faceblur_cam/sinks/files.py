@@ -83,7 +83,8 @@ class VideoFileSink:
 
 
 class BoxesLog:
-    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured.
+    """``--boxes``: one JSON line per frame: frame, file, regions, shape, obscured (and ``kept``,
+    the region left visible, with ``--keep-me``).
 
     Each line reaches the file whole or not at all: a line the disk had no room for is cut
     back off, so the file always ends with a complete line."""
@@ -106,6 +107,8 @@ class BoxesLog:
             "shape": frame.shape,
             "obscured": frame.obscured,
         }
+        if frame.keep is not None:  # "keep me visible": the region left visible (none or one)
+            record["kept"] = frame.kept.to_xywh()
         data = (json.dumps(record) + "\n").encode("utf-8")
         try:
             done = 0

@@ -22,6 +22,7 @@ import numpy as np
 from faceblur_cam import APP_NAME
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import FrameSink, SinkError
+from faceblur_cam.sinks.kept_outline import preview_picture
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class GtkPreviewSink:
     def send(self, frame: PublishedFrame) -> None:
         if self._closed_by_user.is_set():
             raise SinkError("preview window closed")
-        image = frame.image
+        image = preview_picture(frame)  # the kept face outlined, on a copy
         h, w = image.shape[:2]
         if w > MAX_WIDTH:
             image = cv2.resize(image, (MAX_WIDTH, round(h * MAX_WIDTH / w)), interpolation=cv2.INTER_AREA)

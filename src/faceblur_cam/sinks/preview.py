@@ -10,6 +10,7 @@ import cv2
 from faceblur_cam import APP_NAME, platform
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import SinkError
+from faceblur_cam.sinks.kept_outline import preview_picture
 
 WINDOW = f"{APP_NAME} preview"
 NO_WINDOWS = ("cannot open a preview window: it needs GTK 3 through PyGObject, which is not installed. "
@@ -35,7 +36,7 @@ class PreviewSink:
     def send(self, frame: PublishedFrame) -> None:
         if self._shown and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
             raise SinkError("preview window closed")
-        cv2.imshow(WINDOW, frame.image)
+        cv2.imshow(WINDOW, preview_picture(frame))  # the kept face outlined, on a copy
         cv2.waitKey(1)
         self._shown = True
 

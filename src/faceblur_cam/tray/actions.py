@@ -160,6 +160,10 @@ class TrayActions:
             self._recording.choose_voice("disguise" if arg else "keep")
         elif action is Action.PREVIEW:
             engine.set_preview(bool(arg))
+        elif action is Action.KEEP_ME:
+            engine.set_keep_me(bool(arg))
+        elif action is Action.PICK_ME:
+            engine.pick_me()
         elif action is Action.AUTOSTART:
             self._set_autostart(bool(arg))
         elif action is Action.OPEN_RECORDINGS:

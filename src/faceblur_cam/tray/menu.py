@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from faceblur_cam import APP_NAME
 from faceblur_cam.config import STYLES
 from faceblur_cam.engine import EngineEvent, EngineState, EngineStatus, PreviewClosed
+from faceblur_cam.keep_me import KeepState
 from faceblur_cam.platform.linux_cameras import CameraInfo
 from faceblur_cam.sources.microphone import InputDevice
 
@@ -29,6 +30,8 @@ class Action(enum.Enum):
     FIND_MICROPHONES = "find_microphones"  # list the input devices again
     CAMERA = "camera"  # argument: the camera's stable identity (CameraInfo.identity)
     PREVIEW = "preview"  # argument: True to open, False to close
+    KEEP_ME = "keep_me"  # argument: True to keep the caller's face visible, False to cover everyone
+    PICK_ME = "pick_me"  # "That's me": pick the caller's face again
     AUTOSTART = "autostart"  # argument: True to enable, False to disable
     OPEN_RECORDINGS = "open_recordings"
     SETUP_VCAM = "setup_vcam"  # create the missing virtual camera (faceblur-cam setup --apply)
@@ -85,6 +88,8 @@ SETUP_VCAM_TEXT = "Set up the virtual camera..."
 MICROPHONE_TEXT = "Microphone"
 CAMERA_TEXT = "Camera"
 DISGUISE_TEXT = "Disguise voice"
+KEEP_ME_TEXT = "Keep me visible"
+PICK_ME_TEXT = "That's me"
 
 
 # news that follows the user's own action: shown in the menu, not worth a notification
@@ -129,6 +134,7 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
         for style in STYLES
     )
     items.append(MenuItem("Style", submenu=styles))
+    items += keep_me_items(status, running)
     if flags.can_preview:
         items.append(MenuItem("Show preview", Action.PREVIEW, not status.preview,
                               checked=status.preview, enabled=running))
@@ -154,6 +160,15 @@ def camera_menu(flags: TrayFlags) -> MenuItem:
     choices = tuple(MenuItem(text(c), Action.CAMERA, c.identity, checked=c.identity == flags.camera, radio=True)
                     for c in cams)
     return MenuItem(CAMERA_TEXT, submenu=choices or (MenuItem("No camera found", enabled=False),))
+
+
+def keep_me_items(status: EngineStatus, running: bool) -> list[MenuItem]:
+    """"Keep me visible" (a check item) and, while it is on, "That's me" (pick again)."""
+    on = status.keep_me is not KeepState.OFF
+    items = [MenuItem(KEEP_ME_TEXT, Action.KEEP_ME, not on, checked=on, enabled=running)]
+    if on:
+        items.append(MenuItem(PICK_ME_TEXT, Action.PICK_ME, enabled=status.state is EngineState.PROTECTING))
+    return items
 
 
 def sound_items(flags: TrayFlags, changeable: bool) -> list[MenuItem]:
