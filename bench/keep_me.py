@@ -47,6 +47,7 @@ from faceblur_cam.app import build_pipeline  # noqa: E402
 from faceblur_cam.config import Config  # noqa: E402
 from faceblur_cam.frames import CapturedFrame, PublishedFrame  # noqa: E402
 from faceblur_cam.keep_me import KeepMe  # noqa: E402
+from faceblur_cam.sources.files import read_image
 
 WH = (1280, 720)
 FPS = 30.0
@@ -81,7 +82,7 @@ class Caller:
             if not f["boxes"]:
                 continue
             x, y, w, h = f["boxes"][0]["xywh"]
-            image = cv2.imread(str(root / "ytf_pftracker" / f["file"]), cv2.IMREAD_COLOR)
+            image = read_image(root / "ytf_pftracker" / f["file"])
             ih, iw = image.shape[:2]
             x1, y1 = max(0, int(x - HEAD_SIDE * w)), max(0, int(y - HEAD_TOP * h))
             x2, y2 = min(iw, int(x + w + HEAD_SIDE * w)), min(ih, int(y + h + HEAD_BOTTOM * h))
