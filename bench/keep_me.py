@@ -41,7 +41,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from judge import exposed_by_pixels, untouched_fraction  # noqa: E402
-from scenes import HEAD_BOTTOM, HEAD_SIDE, HEAD_TOP, SceneLibrary, _blend, _paste, _torso  # noqa: E402
+from scenes import (  # noqa: E402
+    HEAD_BOTTOM,
+    HEAD_SIDE,
+    HEAD_TOP,
+    SceneLibrary,
+    _blend,
+    _paste,
+    _torso,
+    _unhidden_share,
+)
 
 from faceblur_cam.app import build_pipeline  # noqa: E402
 from faceblur_cam.config import Config  # noqa: E402
@@ -226,7 +235,7 @@ def render(lib: SceneLibrary, caller: Caller, scene: KeepScene,
             cx, cy = int(at_me[0]), int(at_me[1] + 0.1 * fh * s)
             cv2.ellipse(frame, (cx, cy), (int(0.62 * fw * s), int(0.62 * fh * s)), 0, 0, 360, (120, 150, 205), -1)
             cv2.ellipse(frame, (cx, cy), (int(0.62 * fw * s), int(0.62 * fh * s)), 0, 0, 360, (90, 115, 170), 3)
-        me = Truth(xywh, not hidden and _share(owner, xywh, 99) >= 0.6, xywh[3])
+        me = Truth(xywh, not hidden and _unhidden_share(owner, xywh, 99) >= 0.6, xywh[3])
     for k, p in enumerate(scene.people):
         if not p.behind:
             person(k, p)
@@ -234,20 +243,12 @@ def render(lib: SceneLibrary, caller: Caller, scene: KeepScene,
     for k, p in enumerate(scene.people):
         if p.name in boxes:
             b = boxes[p.name]
-            others[p.name] = Truth(b, _share(owner, b, k) >= 0.6, b[3])
+            others[p.name] = Truth(b, _unhidden_share(owner, b, k) >= 0.6, b[3])
     if me is not None and scene.caller[i] is not None:
-        me = Truth(me.box, me.visible and _share(owner, me.box, 99) >= 0.6, me.height)
+        me = Truth(me.box, me.visible and _unhidden_share(owner, me.box, 99) >= 0.6, me.height)
     noise = np.random.default_rng(i).normal(0, 1.5, frame.shape).astype(np.int16)
     return np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8), me, others
 
-
-def _share(owner: np.ndarray, xywh: tuple[float, float, float, float], k: int) -> float:
-    x, y, w, h = xywh
-    x1, y1 = max(0, int(round(x))), max(0, int(round(y)))
-    x2, y2 = min(owner.shape[1], int(round(x + w))), min(owner.shape[0], int(round(y + h)))
-    if x2 <= x1 or y2 <= y1:
-        return 0.0
-    return float((owner[y1:y2, x1:x2] == k).sum()) / max(1.0, round(w) * round(h))
 
 
 def pipeline(keep: bool):  # type: ignore[no-untyped-def]

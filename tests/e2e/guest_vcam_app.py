@@ -49,6 +49,7 @@ import numpy as np
 from faceblur_cam.sources.files import read_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guest_checks import check, device_by_label, failures, left  # noqa: E402
 from vcam_frames import References, mad  # noqa: E402
 
 log = logging.getLogger("guest")
@@ -59,22 +60,6 @@ EVAL = Path(os.environ.get("FACEBLUR_EVAL_DIR", Path(__file__).resolve().parents
 CLIP, FRAMES, W, H, FPS = "Albert_Brooks_0", 40, 320, 240, 10
 PY = sys.executable
 HERE = Path(__file__).resolve().parent
-failures: list[str] = []
-t_start = time.monotonic()
-BUDGET_S = float(os.environ.get("FACEBLUR_E2E_BUDGET_S", "540"))
-SLOWDOWN = float(os.environ.get("FACEBLUR_E2E_SLOWDOWN", "1"))  # the host's load: every cap grows by it
-
-
-def left(timeout: float) -> float:
-    """``timeout`` times the host's load factor, cut to what is left of the guest's time budget (at least 5 s)."""
-    return max(5.0, min(timeout * SLOWDOWN, t_start + BUDGET_S - time.monotonic()))
-
-
-def check(ok: bool, what: str) -> bool:
-    print(f"{'PASS' if ok else 'FAIL'} [{time.monotonic() - t_start:6.1f}s] {what}", flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def querycap_caps(device: str) -> int:
@@ -82,15 +67,6 @@ def querycap_caps(device: str) -> int:
     with open(device, "rb", buffering=0) as f:
         fcntl.ioctl(f, 0x80685600, buf)  # VIDIOC_QUERYCAP
     return struct.unpack_from("<I", buf, 88)[0]  # device_caps
-
-
-def device_by_label(label: str) -> str | None:
-    """Independent of the app's own lookup: scan sysfs names."""
-    base = Path("/sys/class/video4linux")
-    for entry in sorted(base.iterdir()):
-        if (entry / "name").read_text().strip() == label:
-            return f"/dev/{entry.name}"
-    return None
 
 
 def make_clip(tmp: Path) -> tuple[Path, References]:

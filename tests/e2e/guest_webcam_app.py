@@ -34,6 +34,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guest_checks import check, device_by_label, failures, left  # noqa: E402
+
 log = logging.getLogger("guest")
 
 WEBCAM = os.environ.get("FACEBLUR_WEBCAM_DEVICE", "/dev/video0")
@@ -43,29 +46,6 @@ PY = sys.executable
 HERE = Path(__file__).resolve().parent
 BG = np.array([38, 32, 30], np.float32)  # the placeholder cards' background (BGR)
 RECOVERY_S = 5.0
-failures: list[str] = []
-t_start = time.monotonic()
-BUDGET_S = float(os.environ.get("FACEBLUR_E2E_BUDGET_S", "540"))
-SLOWDOWN = float(os.environ.get("FACEBLUR_E2E_SLOWDOWN", "1"))  # the host's load: every cap grows by it
-
-
-def left(timeout: float) -> float:
-    return max(5.0, min(timeout * SLOWDOWN, t_start + BUDGET_S - time.monotonic()))
-
-
-def check(ok: bool, what: str) -> bool:
-    print(f"{'PASS' if ok else 'FAIL'} [{time.monotonic() - t_start:6.1f}s] {what}", flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
-
-
-def device_by_label(label: str) -> str | None:
-    base = Path("/sys/class/video4linux")
-    for entry in sorted(base.iterdir()):
-        if (entry / "name").read_text().strip() == label:
-            return f"/dev/{entry.name}"
-    return None
 
 
 def card_like(frame: np.ndarray) -> bool:
