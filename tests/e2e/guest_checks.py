@@ -9,6 +9,9 @@ which ends before the VM is killed) so that the guest reports instead of being k
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ failures: list[str] = []
 t_start = time.monotonic()
 BUDGET_S = float(os.environ.get("FACEBLUR_E2E_BUDGET_S", "540"))
 SLOWDOWN = float(os.environ.get("FACEBLUR_E2E_SLOWDOWN", "1"))
+APP_MAIN = Path(__file__).resolve().parent / "guest_app_main.py"
 
 
 def left(timeout: float) -> float:
@@ -37,3 +41,23 @@ def device_by_label(label: str) -> str | None:
         if (entry / "name").read_text().strip() == label:
             return f"/dev/{entry.name}"
     return None
+
+
+def start_app(log_path: Path, *run_args: str) -> subprocess.Popen[bytes]:
+    """``faceblur-cam -v run --no-tray RUN_ARGS...`` (through guest_app_main.py), output to ``log_path``."""
+    return subprocess.Popen([sys.executable, str(APP_MAIN), "-v", "run", "--no-tray", *run_args],
+                            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+
+
+def stop_app(proc: subprocess.Popen[bytes], log_path: Path, what: str = "app") -> None:
+    """SIGTERM, then check the exit status is 0 with no traceback (the log's tail printed if not)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    output = log_path.read_text(errors="replace")
+    check(code == 0 and "Traceback" not in output, f"{what}: SIGTERM -> exit status {code}, no traceback")
+    if code != 0 or "Traceback" in output:
+        print(output[-3000:])

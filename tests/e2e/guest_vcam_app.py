@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -49,7 +48,7 @@ import numpy as np
 from faceblur_cam.sources.files import read_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guest_checks import check, device_by_label, failures, left  # noqa: E402
+from guest_checks import check, device_by_label, failures, left, start_app, stop_app  # noqa: E402
 from vcam_frames import References, mad  # noqa: E402
 
 log = logging.getLogger("guest")
@@ -173,25 +172,6 @@ class Reader:
         self.cap.release()
 
 
-def start_app(clip: Path, config: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PY, str(HERE / "guest_app_main.py"), "-v", "run", "--no-tray",
-                             "--source", str(clip), "--config", str(config)],
-                            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
-
-
-def stop_app(proc: subprocess.Popen[bytes], log_path: Path, what: str) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = proc.wait()
-    output = log_path.read_text(errors="replace")
-    check(code == 0 and "Traceback" not in output, f"{what}: SIGTERM -> exit status {code}, no traceback")
-    if code != 0 or "Traceback" in output:
-        print(output[-3000:])
-
-
 def phase_label(device: str) -> None:
     out = subprocess.run(["v4l2-ctl", "--list-devices"], capture_output=True, text=True).stdout
     check(f"{APP_LABEL} (" in out and device in out,
@@ -205,7 +185,7 @@ def phase_run(device: str, clip: Path, refs: References, config: Path, art: Path
     stuck = not caps & 3
     print(f"  {device} before start: caps 0x{caps:08x} ({'stuck: neither CAPTURE nor OUTPUT' if stuck else 'ok'})")
     t0 = time.monotonic()
-    proc = start_app(clip, config, log_path)
+    proc = start_app(log_path, "--source", str(clip), "--config", str(config))
     try:
         ready = wait_for_capture(device, left(180), proc)
         check(ready, f"{tag}: the app published to {device} (placeholder first) after "
@@ -305,7 +285,7 @@ def phase_pause(device: str, clip: Path, refs: References, config_path: Path, ar
     """The real daemon, paused and resumed from outside with ``faceblur-cam pause`` / ``resume``
     (what a desktop shortcut does; the tray's menu items send the same engine commands)."""
     log_path = art / "pause-app.log"
-    proc = start_app(clip, config_path, log_path)
+    proc = start_app(log_path, "--source", str(clip), "--config", str(config_path))
     try:
         check(wait_for_capture(device, left(180), proc), "pause: app publishing")
         pause_and_resume(device, refs, art, proc)

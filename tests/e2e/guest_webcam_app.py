@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guest_checks import check, device_by_label, failures, left  # noqa: E402
+from guest_checks import check, device_by_label, failures, left, start_app, stop_app  # noqa: E402
 
 log = logging.getLogger("guest")
 
@@ -119,24 +118,6 @@ def phase_devices(art: Path) -> None:
     check(measured is not None, f"devices: the delivered mode is measured: {measured.group(0) if measured else cams}")
 
 
-def start_app(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PY, str(HERE / "guest_app_main.py"), "-v", "run", "--no-tray", "--config", str(config)],
-                            stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
-
-
-def stop_app(proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = proc.wait()
-    output = log_path.read_text(errors="replace")
-    check(code == 0 and "Traceback" not in output, f"SIGTERM -> exit status {code}, no traceback")
-    if code != 0 or "Traceback" in output:
-        print(output[-3000:])
-
-
 class Reader:
     """Reads the published frames, classifying each as a card (which) or the picture."""
 
@@ -175,7 +156,7 @@ def phase_app(art: Path, loopback: str) -> None:
     config = tmp / "config.toml"
     config.write_text(f"[camera]\nwidth = {W}\nheight = {H}\nfps = {FPS}\n[protect]\ndetect_budget_ms = 5000\n")
     log_path = art / "webcam-app.log"
-    proc = start_app(config, log_path)
+    proc = start_app(log_path, "--config", str(config))
     try:
         ready = wait_for_capture(loopback, left(180), proc)
         if not check(ready, f"the app published to {loopback}"):
