@@ -15,7 +15,7 @@ from faceblur_cam.config import ConfigError, load_config
 from faceblur_cam.engine import EngineState, EngineStatus, MePicked
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.keep_me import KeepDecision, KeepState
-from faceblur_cam.single_instance import COMMANDS
+from faceblur_cam.single_instance import COMMANDS, Answer
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.menu import KEEP_ME_TEXT, PICK_ME_TEXT, Action, TrayFlags, build_menu, notification
 
@@ -122,7 +122,8 @@ def test_tray_actions_send_the_keep_me_commands(tmp_path: Path) -> None:
 
 def test_control_command_keep_me_maps_to_channel_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[str] = []
-    monkeypatch.setattr("faceblur_cam.single_instance.ask_running_instance", lambda c: sent.append(c) or True)
+    monkeypatch.setattr("faceblur_cam.single_instance.request_running_instance",
+                        lambda c, timeout: sent.append(c) or Answer.OK)
     parser = build_parser()
     for word in ("on", "off", "pick"):
         args = parser.parse_args(["keep-me", word])

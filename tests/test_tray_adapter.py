@@ -389,3 +389,13 @@ def test_the_log_names_the_backend_and_the_panels_found(monkeypatch: pytest.Monk
     with caplog.at_level("INFO", logger="faceblur_cam.tray.backend"):
         assert tray_backend.tray_host_available(gtk) is (xembed or sni)
     assert f"pystray backend appindicator; panels found: {expected}" in caplog.text
+
+
+def test_the_virtual_camera_s_other_name_reaches_the_real_menu(tmp_path: Path) -> None:
+    """``run_tray(output_notice=...)``'s line, through TrayActions and the adapter, into pystray's menu."""
+    notice = 'Publishing to the OBS virtual camera: apps list it as "OBS Virtual Camera", not "FaceBlur Cam"'
+    with Rig(recorder=True, threaded=True) as rig:
+        tray = Tray(rig, tmp_path, output_notice=notice)
+        tray.wait_menu("Protecting")
+        assert tray.texts()[1] == notice and not tray.item(notice).enabled
+        tray.icon.stop()

@@ -226,3 +226,12 @@ def test_no_sound_menu_where_recordings_cannot_take_sound() -> None:
     assert texts(none_found) == ["No microphone found", "System default", "Off: pictures only",
                                  "Look for microphones again"]
     assert not none_found[0].enabled
+
+
+def test_the_name_apps_list_the_camera_under_is_in_the_menu_when_it_is_not_ours() -> None:
+    """Windows without Unity Capture, macOS: the call lists "OBS Virtual Camera"; the menu says so."""
+    notice = 'Publishing to the OBS virtual camera: apps list it as "OBS Virtual Camera", not "FaceBlur Cam"'
+    menu = build_menu(status(faces=1, fps=30), replace(ALL, output_notice=notice))
+    (line,) = [i for i in menu if i.text == notice]
+    assert not line.enabled and line.action is None
+    assert notice not in texts(build_menu(status(faces=1, fps=30), ALL))

@@ -251,8 +251,9 @@ def run_live(args: argparse.Namespace) -> int:
     from faceblur_cam.tray import run_tray
 
     pending = next((sink for sink in outputs if isinstance(sink, PendingVirtualCamera)), None)
+    notice = next((getattr(sink, "notice", None) for sink in outputs if getattr(sink, "notice", None)), None)
     return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending,
-                    recording=recording, camera=camera)
+                    recording=recording, camera=camera, output_notice=notice)
 
 
 def claim_instance() -> InstanceLock | None:

@@ -45,10 +45,12 @@ class TrayActions:
         list_microphones: Callable[[], list[InputDevice]] | None = None,
         camera: CameraChoice | None = None,
         list_cameras: Callable[[], list[CameraInfo]] | None = None,
+        output_notice: str | None = None,
     ):
         """``recording`` and ``list_microphones``: the tray chooses the next recording's microphone
         and voice (absent: no sound menu). ``camera`` and ``list_cameras``: the tray chooses the
         camera (absent: no Camera menu, e.g. a video file stands in for the camera)."""
+        self.output_notice = output_notice  # the virtual camera's other name, for the menu
         self._engine = engine
         self._autostart = autostart
         self._folder = folder

@@ -99,6 +99,7 @@ class TrayIcon:
         cameras, camera = actions.camera_choice()
         return TrayFlags(can_record=actions.can_record, can_preview=actions.can_preview,
                          autostart=actions.autostart_enabled(), vcam_missing=actions.vcam_missing(),
+                         output_notice=actions.output_notice,
                          microphones=microphones, audio=audio, disguise=disguise, cameras=cameras, camera=camera)
 
     # ------------------------------------------------------------------ main thread

@@ -69,6 +69,8 @@ class TrayFlags:
     ``autostart`` is the login entry's real state (None: not available here).
     ``vcam_missing``: why calls cannot see us, while the virtual camera is not set up (launched
     from the desktop without it); None when it is there.
+    ``output_notice``: what apps call the camera we publish to when it is not "FaceBlur Cam"
+    (Windows without Unity Capture, macOS: "OBS Virtual Camera"); None when it is ours.
     ``microphones``: the input devices to record from (None: no sound recording here); ``audio``
     and ``disguise`` are what the next recording will use.
     """
@@ -77,6 +79,7 @@ class TrayFlags:
     can_preview: bool = True
     autostart: bool | None = None
     vcam_missing: str | None = None
+    output_notice: str | None = None
     microphones: tuple[InputDevice, ...] | None = None
     audio: str = "default"
     disguise: bool = False
@@ -111,6 +114,8 @@ def build_menu(status: EngineStatus, flags: TrayFlags) -> tuple[MenuItem, ...]:
         items.append(MenuItem(status.leak_watch, enabled=False))
     if flags.vcam_missing:
         items += [MenuItem(flags.vcam_missing, enabled=False), MenuItem(SETUP_VCAM_TEXT, Action.SETUP_VCAM)]
+    if flags.output_notice:
+        items.append(MenuItem(flags.output_notice, enabled=False))
     if status.camera and status.state is EngineState.PROTECTING:
         items.append(MenuItem(f"Camera: {status.camera}", enabled=False))
     if status.message and status.state in (EngineState.PROTECTING, EngineState.PAUSED):

@@ -37,7 +37,8 @@ AT_LOGIN_POLL_S = 3.0
 
 def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
              headless: Callable[[Engine], int], pending_vcam: PendingVirtualCamera | None = None,
-             recording: RecordingChoice | None = None, camera: CameraChoice | None = None) -> int:
+             recording: RecordingChoice | None = None, camera: CameraChoice | None = None,
+             output_notice: str | None = None) -> int:
     """Show the tray icon until Quit; returns the exit code. ``engine`` is already started.
 
     ``pending_vcam``: the virtual camera is not set up yet; until it is, the icon shows its error
@@ -62,7 +63,7 @@ def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
                             f"{exc}\nFaceBlur Cam keeps protecting your camera; "
                             "log out and in again to get the tray icon.")
         return headless(engine)
-    return _run_icon(backend, engine, config, pending_vcam, recording, camera)
+    return _run_icon(backend, engine, config, pending_vcam, recording, camera, output_notice)
 
 
 def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] = load_backend,
@@ -93,7 +94,8 @@ def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] =
 
 
 def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam: PendingVirtualCamera | None,
-              recording: RecordingChoice | None, camera: CameraChoice | None = None) -> int:
+              recording: RecordingChoice | None, camera: CameraChoice | None = None,
+              output_notice: str | None = None) -> int:
     from faceblur_cam import platform
     from faceblur_cam.sinks.recorder import recordings_folder
     from faceblur_cam.sources.microphone import SOUND_SUPPORTED, list_microphones
@@ -114,7 +116,8 @@ def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam
                           folder=recordings_folder(config.recording.folder),
                           open_folder=platform.open_folder, notify=notify, on_quit=stop, vcam_setup=setup,
                           recording=recording, list_microphones=list_microphones if SOUND_SUPPORTED else None,
-                          camera=camera, list_cameras=platform.list_cameras if camera is not None else None)
+                          camera=camera, list_cameras=platform.list_cameras if camera is not None else None,
+                          output_notice=output_notice)
     icon = TrayIcon(backend, engine.status(), actions)
     engine.subscribe(icon.on_status)
 
