@@ -22,6 +22,7 @@ from faceblur_cam.config import Config
 from faceblur_cam.detect.yunet import load_yunet
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.sources.files import read_image
 
 CAP_S = 60.0  # only stops a hang on a busy machine
 
@@ -160,3 +161,27 @@ def test_tray_shows_the_leak_watch_line_and_notifies_a_find():
     found = replace(counted, leaks_found=1, leak_watch="Leak watch: 1 in 3,443 frames checked")
     assert "Leak watch" in (notification(counted, found) or "")
     assert all("Leak watch" not in item.text for item in build_menu(replace(before, leak_watch=""), TrayFlags()))
+
+
+def test_the_face_keep_me_shows_on_purpose_is_not_a_leak(eval_dir):
+    """With "keep me visible" the caller's face is published with its detail: the watch must not
+    count it, notify about it, or hand it to the tracker (which would then see two faces where
+    the caller is and cover the caller). One caller alone, from a real video frame, enlarged."""
+    seq = json.loads((eval_dir / "ytf_pftracker" / "gt.json").read_text())["sequences"][0]
+    image = cv2.resize(read_image(eval_dir / "ytf_pftracker" / seq["frames"][0]["file"]), (640, 480))
+    pipeline = build_pipeline(replace(Config(), protect=replace(Config().protect, keep_me=True)), live=True)
+    assert isinstance(pipeline, WatchedPipeline)
+    try:
+        start = time.monotonic()
+        kept = 0
+        for i in range(int(CAP_S * 30)):
+            published = pipeline.process(CapturedFrame(image.copy(), time.monotonic() - start, i))
+            kept += bool(len(published.kept))
+            if kept >= 10 and pipeline.watch.checked >= 5:
+                break
+            time.sleep(1 / 30)
+        assert kept >= 10, "keep me visible never showed the caller"
+        assert pipeline.watch.checked >= 5 and pipeline.watch.found == 0
+        assert len(published.kept) == 1, "the caller was covered again"
+    finally:
+        pipeline.close()

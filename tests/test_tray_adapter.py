@@ -27,6 +27,7 @@ from pystray import _base
 from faceblur_cam.autostart import get_autostart
 from faceblur_cam.config import Config, RecordingConfig
 from faceblur_cam.engine import EngineState
+from faceblur_cam.keep_me import KeepState
 from faceblur_cam.recording_choice import RecordingChoice
 from faceblur_cam.sources import SourceError
 from faceblur_cam.sources.microphone import InputDevice
@@ -278,6 +279,12 @@ def test_status_text_alone_rebuilds_the_menu_only_every_few_seconds() -> None:
     # a real change shows at once: another state, or another item
     assert menu_needs_rebuild(view(EngineState.STARTING, "Starting protection...", "Pause"), a, 0.0)
     assert menu_needs_rebuild(a, view(EngineState.PROTECTING, "Protecting: 1 face, 30 fps", "Stop"), 0.0)
+    # and so does "keep me visible" showing the caller or covering them again (only the status line says it)
+    waiting = TrayView(EngineState.PROTECTING, (MenuItem("Protecting: 1 face, waiting to see you"), MenuItem("Pause")),
+                       IconName.ACTIVE, "", KeepState.WAITING)
+    shown = TrayView(EngineState.PROTECTING, (MenuItem("Protecting: you visible, 0 others covered"), MenuItem("Pause")),
+                     IconName.ACTIVE, "", KeepState.VISIBLE)
+    assert menu_needs_rebuild(waiting, shown, 0.0)
 
 
 class FakeClock:

@@ -285,7 +285,7 @@ def start_app(desktop: Desktop, tmp_path: Path, args: list[str], loop: bool = Fa
 def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Path) -> None:
     vcam = tmp_path / "vcam"
     video = tmp_path / "camera.avi"
-    app, log = start_app(desktop, tmp_path, ["--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
+    app, log = start_app(desktop, tmp_path, ["--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"], loop=True,
                          FACEBLUR_FAKE_VCAM_DIR=str(vcam))
 
     latest = vcam / "latest.png"
@@ -328,12 +328,24 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
         desktop.xdotool("key", "Down", "Down", "Down", "Right")  # Pause, Start recording, Microphone: open it
         time.sleep(0.5)
         desktop.screenshot("06b-menu-microphone")  # the next recording's microphone, to look at
-        desktop.xdotool("key", "Left", "Down", "Down")  # back; Disguise voice, Style
+        desktop.xdotool("key", "Left", "Down", "Down", "Down")  # back; Disguise voice, Style, Keep me visible
         desktop.choose("Down")  # Show preview
         wait_until(lambda: desktop.windows("FaceBlur Cam preview"), "the preview window", STEP_CAP_S, app)
         time.sleep(1.0)
         desktop.screenshot("07-preview")
         assert app.poll() is None, "showing the preview took the app down"
+
+        # "Keep me visible": from the bottom, Quit, Open recordings folder, Start at login, Show
+        # preview, Keep me visible. The one face of the clip, at the centre, is picked as "me".
+        desktop.open_menu("07b-menu-keep-me")
+        desktop.xdotool("key", "Up", "Up", "Up", "Up", "Up")
+        desktop.xdotool("key", "Return")
+        wait_until(lambda: "tray: keep_me True" in log(), "the Keep me visible item", STEP_CAP_S, app)
+        wait_until(lambda: "Keep me visible: the face in the middle is shown" in log(), "the caller to be picked",
+                   START_CAP_S, app)
+        desktop.open_menu("07c-menu-keep-me-on")  # ticked, with "That's me" below it: to look at
+        desktop.xdotool("key", "Escape")
+        assert "leak watch: an uncovered face" not in log(), "the leak watch took the kept caller for a leak"
 
         desktop.open_menu("08-menu-quit")
         desktop.choose("Up")  # "Quit": the last item

@@ -8,7 +8,8 @@ forgets what it saw, so the tracker covers it from the next published frame on. 
 face is kept beyond that hand-over: no image, only the count and the time of each find (logged).
 ``close`` stops and joins the thread.
 
-What is handed over: every face YuNet sees on the camera picture, covered or not. A find (a
+What is handed over: every face YuNet sees on the camera picture, covered or not, except the
+caller's face that "keep me visible" leaves visible on purpose. A find (a
 leak, counted and logged) is one the published frame shows with its detail. The covered ones
 are handed over too: a face the main detector keeps missing is held by the tracker only as long
 as something keeps seeing it, and without these the watch's own cover would end after the
@@ -97,7 +98,8 @@ class LeakWatch:
         if not len(found):
             return found, found
         seen = found[[i for i in range(len(found))
-                      if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px]]
+                      if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px
+                      and not _inside(found.centers[i], frame.kept.xyxy)]]
         shown = [i for i in range(len(seen))
                  if detail_score(frame.image, judged_box(seen.xyxy[i], seen.landmarks[i])) >= cfg.detail_min]
         return seen, seen[shown]
@@ -130,6 +132,12 @@ class LeakWatch:
                     if self.on_find is not None:
                         self.on_find(box, frame.t)
             self._stop.wait(interval)
+
+
+def _inside(point: np.ndarray, boxes: np.ndarray) -> bool:
+    """Is ``point`` (x, y) inside one of ``boxes`` (xyxy)? The face "keep me visible" shows on
+    purpose is no leak, and the main path follows it already."""
+    return bool(((boxes[:, :2] <= point) & (point <= boxes[:, 2:])).all(axis=1).any())
 
 
 def _lowest_priority() -> None:

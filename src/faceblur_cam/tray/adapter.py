@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from faceblur_cam.engine import EngineState, EngineStatus
+from faceblur_cam.keep_me import KeepState
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.backend import TrayBackend
 from faceblur_cam.tray.icons import tray_icon
@@ -48,10 +49,12 @@ class TrayView:
     menu: tuple[MenuItem, ...]
     icon: IconName
     title: str
+    keep_me: KeepState = KeepState.OFF  # whether the caller is shown: news the status line must not hold back
 
 
 def view_of(status: EngineStatus, flags: TrayFlags) -> TrayView:
-    return TrayView(status.state, build_menu(status, flags), icon_name(status, flags), tooltip(status, flags))
+    return TrayView(status.state, build_menu(status, flags), icon_name(status, flags), tooltip(status, flags),
+                    status.keep_me)
 
 
 def _fixed_items(menu: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -60,13 +63,14 @@ def _fixed_items(menu: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def menu_needs_rebuild(old: TrayView, new: TrayView, elapsed: float) -> bool:
-    """Rebuild at once when the state or any item but the status line changed; else only every
-    few seconds: rebuilding a GTK menu closes it if it is open, so a status line counting frames
-    per second must not rebuild it every second.
+    """Rebuild at once when the state, whether "keep me visible" shows the caller, or any item but
+    the status line changed; else only every few seconds: rebuilding a GTK menu closes it if it is
+    open, so a status line counting frames per second must not rebuild it every second.
     """
     if old.menu == new.menu:
         return False
-    if old.state is not new.state or _fixed_items(old.menu) != _fixed_items(new.menu):
+    if (old.state is not new.state or old.keep_me is not new.keep_me
+            or _fixed_items(old.menu) != _fixed_items(new.menu)):
         return True
     return elapsed >= STATUS_TEXT_REFRESH_S
 
