@@ -285,8 +285,8 @@ def start_app(desktop: Desktop, tmp_path: Path, args: list[str], loop: bool = Fa
 def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Path) -> None:
     vcam = tmp_path / "vcam"
     video = tmp_path / "camera.avi"
-    app, log = start_app(desktop, tmp_path, ["--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"], loop=True,
-                         FACEBLUR_FAKE_VCAM_DIR=str(vcam))
+    app, log = start_app(desktop, tmp_path, ["--vcam-backend", "faceblur_cam.sinks.fake_vcam:FakeCameraBackend"],
+                         loop=True, FACEBLUR_FAKE_VCAM_DIR=str(vcam))
 
     latest = vcam / "latest.png"
     paused_card = PlaceholderCards(WH).card(EngineState.PAUSED).image
