@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -118,6 +119,14 @@ def phase_devices(art: Path) -> None:
     check(measured is not None, f"devices: the delivered mode is measured: {measured.group(0) if measured else cams}")
 
 
+def protecting_since(app_log: str) -> float | None:
+    """The wall-clock time the app's log first says it protects (``status: Protecting``)."""
+    found = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \S+ \S+: status: Protecting", app_log, re.M)
+    if found is None:
+        return None
+    return datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S").timestamp() + int(found[2]) / 1000
+
+
 class Reader:
     """Reads the published frames, classifying each as a card (which) or the picture."""
 
@@ -125,6 +134,7 @@ class Reader:
         self.cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
         self.art = art
         self.kinds: list[str] = []
+        self.read_at: list[float] = []  # wall-clock time each frame was read (the app's log uses it too)
         self.sizes: set[tuple[int, int]] = set()
         self.saved: set[str] = set()
 
@@ -135,6 +145,7 @@ class Reader:
         self.sizes.add((frame.shape[1], frame.shape[0]))
         kind = f"card:{which_card(frame)}" if card_like(frame) else "picture" if sharp(frame) else "obscured"
         self.kinds.append(kind)
+        self.read_at.append(time.time())
         if kind not in self.saved:
             self.saved.add(kind)
             cv2.imwrite(str(self.art / f"webcam-{len(self.kinds):04d}-{kind.replace(':', '-')}.png"), frame)
@@ -165,12 +176,17 @@ def phase_app(art: Path, loopback: str) -> None:
         reader = Reader(loopback, art)
         check(reader.cap.isOpened(), f"OpenCV opened {loopback}")
         t_picture = reader.until("picture", 300)
+        # vivid's pattern has no face, so a protected frame is as sharp as a raw one: what must not
+        # happen is a sharp frame before the app protects (before that it publishes cards and
+        # wholly obscured frames). The reader may only get to open the device after that.
+        protecting = protecting_since(log_path.read_text(errors="replace"))
         first_picture = reader.kinds.index("picture") if "picture" in reader.kinds else -1
-        cards_first = all(k.startswith("card") or k == "obscured" for k in reader.kinds[:first_picture])
-        check(t_picture is not None and first_picture > 0 and cards_first,
-              f"start-up: {first_picture} card or wholly obscured frame(s) "
-              f"({sorted(set(reader.kinds[:first_picture]))})"
-              " before the first picture frame: no raw camera frame before protection ran")
+        early = [k for k, at in zip(reader.kinds, reader.read_at)
+                 if k == "picture" and (protecting is None or at < protecting)]
+        check(t_picture is not None and protecting is not None and not early,
+              f"start-up: no sharp frame read before protection started ({len(early)} early; "
+              f"{first_picture} card or wholly obscured frame(s) {sorted(set(reader.kinds[:max(first_picture, 0)]))} "
+              "came first)")
         check(reader.sizes == {(W, H)}, f"published frames are {W}x{H}: {sorted(reader.sizes)}")
         app_log = log_path.read_text(errors="replace")
         opened = re.search(r"camera '([^']*)' opened: (.*)", app_log)
