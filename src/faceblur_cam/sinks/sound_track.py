@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 AAC_LEAD = 1024  # samples of encoder delay (priming) AAC puts before the sound
 TOLERANCE = SAMPLE_RATE // 50  # 20 ms of timing jitter accepted before trimming or filling
-HOLD_S = 0.3  # how long a late block is waited for before silence takes its place
+# how long a late block is waited for before silence takes its place: on a loaded machine the
+# microphone's blocks arrived more than 0.3 s late and whole words became silence; a killed
+# recording loses at most this much more sound at its end
+HOLD_S = 0.8
 TICK_S = 0.02
 
 
