@@ -134,7 +134,7 @@ class EngineStatus:
         if self.state is EngineState.PROTECTING and self.keep_me is not KeepState.OFF:
             text = self._keep_me_summary()
         elif self.state is EngineState.PROTECTING:
-            faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
+            faces = self._faces_text
             # the rate is unknown until the second frame: no "0 fps" on the first status
             text = f"Protecting: {faces}, {self.fps:.0f} fps" if self.fps >= 0.5 else f"Protecting: {faces}"
         elif self.state is EngineState.PAUSED:
@@ -149,10 +149,14 @@ class EngineStatus:
             text = "Stopped"
         return text
 
+    @property
+    def _faces_text(self) -> str:
+        return "1 face" if self.faces == 1 else f"{self.faces} faces"
+
     def _keep_me_summary(self) -> str:
         if self.keep_me is KeepState.LOST:
             return "You are covered: FaceBlur Cam lost track of you"
-        faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
+        faces = self._faces_text
         if self.keep_me is KeepState.VISIBLE:
             others = "1 other" if self.faces == 1 else f"{self.faces} others"
             return f"Protecting: you visible, {others} covered"
