@@ -21,7 +21,7 @@ from faceblur_cam.commands.run import config_from_args
 from faceblur_cam.config import Config
 from faceblur_cam.detect.yunet import load_yunet
 from faceblur_cam.detections import Detections
-from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.sources.files import read_image
 
 CAP_S = 60.0  # only stops a hang on a busy machine
@@ -185,3 +185,23 @@ def test_the_face_keep_me_shows_on_purpose_is_not_a_leak(eval_dir):
         assert len(published.kept) == 1, "the caller was covered again"
     finally:
         pipeline.close()
+
+
+def test_only_the_caller_is_spared_inside_the_kept_region(photo):
+    """A second face the main detector missed, centred inside the caller's visible region, is
+    still handed to the tracker (which then makes "keep me visible" cover both): only the one
+    face that overlaps the kept region most is taken for the caller."""
+    image, boxes = photo
+    (x1, y1, w1, h1), (x2, y2, w2, h2) = sorted(boxes, key=lambda b: b[0])[:2]
+    kept_region = np.array([[min(x1, x2) - 5, min(y1, y2) - 5, max(x1 + w1, x2 + w2) + 5,
+                             max(y1 + h1, y2 + h2) + 5]], np.float32)
+    frame = PublishedFrame(image, 0.0, FrameKind.REDACTED,
+                           kept=Detections(kept_region, np.ones(1, np.float32)))
+    watch = LeakWatch(load_yunet())
+    try:
+        everyone, _ = watch.check(PublishedFrame(image, 0.0, FrameKind.REDACTED), image)
+        seen, _ = watch.check(frame, image)
+        assert len(everyone) == len(boxes)
+        assert len(seen) == len(everyone) - 1, "a face beside the caller was taken for the caller"
+    finally:
+        watch.close()

@@ -36,6 +36,7 @@ from faceblur_cam.detect import FaceDetector
 from faceblur_cam.detect.plan import DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
+from faceblur_cam.geometry import iou_matrix
 from faceblur_cam.pipeline import ProtectPipeline
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,9 @@ class LeakWatch:
         found = self.detector.detect(frame.image if camera is None else camera, long_side=cfg.long_side)
         if not len(found):
             return found, found
-        seen = found[[i for i in range(len(found))
-                      if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px
-                      and not _inside(found.centers[i], frame.kept.xyxy)]]
+        sure = [i for i in range(len(found))
+                if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px]
+        seen = found[[i for i in sure if i != _the_kept_face(found, sure, frame.kept.xyxy)]]
         shown = [i for i in range(len(seen))
                  if detail_score(frame.image, judged_box(seen.xyxy[i], seen.landmarks[i])) >= cfg.detail_min]
         return seen, seen[shown]
@@ -134,10 +135,20 @@ class LeakWatch:
             self._stop.wait(interval)
 
 
-def _inside(point: np.ndarray, boxes: np.ndarray) -> bool:
-    """Is ``point`` (x, y) inside one of ``boxes`` (xyxy)? The face "keep me visible" shows on
-    purpose is no leak, and the main path follows it already."""
-    return bool(((boxes[:, :2] <= point) & (point <= boxes[:, 2:])).all(axis=1).any())
+def _the_kept_face(found: Detections, candidates: list[int], kept: np.ndarray) -> int | None:
+    """Which of ``found`` (indices ``candidates``) is the caller that "keep me visible" shows on
+    purpose (no leak; the main path follows it already): of the faces centred in the kept
+    region, the one that overlaps it most. Only one: another face there is handed over like any
+    other, so the tracker sees it and "keep me visible" covers the caller too."""
+    if not len(kept) or not candidates:
+        return None
+    box = kept[0]
+    inside = [i for i in candidates
+              if bool(((box[:2] <= found.centers[i]) & (found.centers[i] <= box[2:])).all())]
+    if not inside:
+        return None
+    overlap = iou_matrix(found.xyxy[inside], box[None, :])[:, 0]
+    return inside[int(np.argmax(overlap))]
 
 
 def _lowest_priority() -> None:
