@@ -100,7 +100,8 @@ class LeakWatch:
             return found, found
         sure = [i for i in range(len(found))
                 if found.scores[i] >= cfg.threshold and float(found.wh[i].min()) >= cfg.min_face_px]
-        seen = found[[i for i in sure if i != _the_kept_face(found, sure, frame.kept.xyxy)]]
+        caller = _the_kept_face(found, sure, frame.kept.xyxy)
+        seen = found[[i for i in sure if i != caller]]
         shown = [i for i in range(len(seen))
                  if detail_score(frame.image, judged_box(seen.xyxy[i], seen.landmarks[i])) >= cfg.detail_min]
         return seen, seen[shown]
@@ -151,6 +152,19 @@ def _the_kept_face(found: Detections, candidates: list[int], kept: np.ndarray) -
     return inside[int(np.argmax(overlap))]
 
 
+SAME_FACE_IOU = 0.4  # a watch find overlapping a face the main detector found this much is that face
+
+
+def _not_found_again(extra: Detections, found: Detections) -> Detections:
+    """The watch's finds that are not a face the main detector found on this frame too. The two
+    detectors box the same face slightly differently (IoU about 0.9): handed over both, the
+    tracker would start a second track on the face, which "keep me visible" takes for someone
+    beside the caller (so the caller stays covered) and which doubles every cover."""
+    if not len(extra) or not len(found):
+        return extra
+    return extra[iou_matrix(extra.xyxy, found.xyxy).max(axis=1) < SAME_FACE_IOU]
+
+
 def _lowest_priority() -> None:
     """Nice 19 for this thread (Linux: threads have their own nice value); elsewhere nothing."""
     try:
@@ -168,7 +182,7 @@ class WatchedDetect:
 
     def __call__(self, image: np.ndarray, jobs: list[DetectJob]) -> Detections:
         found = self._detect(image, jobs)
-        extra = self.watch.take()
+        extra = _not_found_again(self.watch.take(), found)
         return Detections.concat([found, extra]) if len(extra) else found
 
     def close(self) -> None:
