@@ -27,7 +27,7 @@ from evaluate import VIDEO_SETS, VideoScore, load_stills, load_videos, score_sti
 from faceblur_cam.app import build_pipeline  # noqa: E402
 from faceblur_cam.config import Config  # noqa: E402
 from faceblur_cam.detect import load_detector  # noqa: E402
-from faceblur_cam.detect.plan import THOROUGH, DetectionPlanner  # noqa: E402
+from faceblur_cam.detect.thorough import ThoroughPlanner  # noqa: E402
 from faceblur_cam.geometry import Margin  # noqa: E402
 from faceblur_cam.pipeline import ProtectPipeline  # noqa: E402
 from faceblur_cam.redact import Redactor  # noqa: E402
@@ -53,7 +53,7 @@ def baseline_pipeline() -> ProtectPipeline:
         tracker=FaceTracker(TrackerConfig(hold_s=0.0, edge_hold_s=0.0)),
         redactor=Redactor(),
         margin=Margin(1.3, 1.3, 0.0),
-        planner=DetectionPlanner(THOROUGH),
+        planner=ThoroughPlanner(),
     )
 
 

@@ -7,7 +7,8 @@ import pytest
 from conftest import textured_frame
 
 from faceblur_cam.detect import detect_fn
-from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig
+from faceblur_cam.detect.balanced import BalancedPlanner, PlanConfig
+from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detect.worker import DetectionUnavailable, TimedDetector
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind
@@ -92,7 +93,7 @@ class JobRecorder(ScriptedDetector):
 
 def test_reset_and_a_jump_in_the_picture_make_the_next_frame_a_first_look():
     det = JobRecorder([[FACE]])
-    p = ProtectPipeline(det, planner=DetectionPlanner(PlanConfig(tile_every=0)))
+    p = ProtectPipeline(det, planner=BalancedPlanner(PlanConfig(tile_every=0)))
     p.process(frame(0))
     p.process(frame(1))
     p.reset()

@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from faceblur_cam.detect.balanced import BalancedPlanner, PlanConfig
 from faceblur_cam.detect.change import Change
-from faceblur_cam.detect.plan import DetectionPlanner, DetectJob, PlanConfig, run_jobs
+from faceblur_cam.detect.jobs import DetectJob, run_jobs
 from faceblur_cam.detections import Detections
 
 WH = (1280, 720)
@@ -11,7 +12,7 @@ NO_CHANGE = Change(np.zeros((0, 4), np.float32), 0.0, (0.0, 0.0), False)
 
 
 def test_first_frame_after_reset_is_a_full_high_resolution_look():
-    planner = DetectionPlanner(PlanConfig(first_sides=(640, 320)))
+    planner = BalancedPlanner(PlanConfig(first_sides=(640, 320)))
     jobs = planner.plan(WH, Detections.empty())
     assert jobs == [DetectJob((0, 0, 1280, 720), 640, "first"), DetectJob((0, 0, 1280, 720), 320, "first")]
     planner.plan(WH, Detections.empty())
@@ -21,7 +22,7 @@ def test_first_frame_after_reset_is_a_full_high_resolution_look():
 
 def test_tiles_take_turns_and_cover_the_whole_frame():
     cfg = PlanConfig(tile_every=1, tiles=3)
-    planner = DetectionPlanner(cfg)
+    planner = BalancedPlanner(cfg)
     planner.plan(WH, Detections.empty())
     covered = np.zeros((720, 1280), bool)
     for _ in range(9):
@@ -34,7 +35,7 @@ def test_tiles_take_turns_and_cover_the_whole_frame():
 
 
 def test_roi_jobs_follow_the_tracks_and_stay_inside_the_frame():
-    planner = DetectionPlanner(PlanConfig())
+    planner = BalancedPlanner(PlanConfig())
     planner.plan(WH, Detections.empty())
     tracks = Detections(np.array([[600, 300, 700, 420], [1250, 10, 1280, 50]], np.float32), np.ones(2))
     jobs = [j for j in planner.plan(WH, tracks, NO_CHANGE) if j.kind == "roi"]
@@ -45,7 +46,7 @@ def test_roi_jobs_follow_the_tracks_and_stay_inside_the_frame():
 
 
 def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
-    planner = DetectionPlanner(PlanConfig(tile_every=0))
+    planner = BalancedPlanner(PlanConfig(tile_every=0))
     planner.plan(WH, Detections.empty())
     for _ in range(3):
         assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 224, "full")]
@@ -54,7 +55,7 @@ def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
 def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
     change = Change(np.array([[100, 100, 140, 150], [130, 140, 160, 170], [900, 500, 920, 520]], np.float32),
                     0.01, (0.0, 0.0), False)
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_side=640, change_pad=0.05, change_again=0))
+    planner = BalancedPlanner(PlanConfig(tile_every=0, change_side=640, change_pad=0.05, change_again=0))
     planner.plan(WH, Detections.empty())
     jobs = [j for j in planner.plan(WH, Detections.empty(), change) if j.kind == "change"]
     # padded by half their size (at least 32 px, half of 5 % of 1280), merged where they overlap
@@ -63,7 +64,7 @@ def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
 
 
 def test_a_changed_area_is_looked_at_again_on_the_next_frames_following_the_camera():
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_again=2, change_pad=0.05))
+    planner = BalancedPlanner(PlanConfig(tile_every=0, change_again=2, change_pad=0.05))
     planner.plan(WH, Detections.empty())
     popped = Change(np.array([[600, 300, 640, 350]], np.float32), 0.01, (0.0, 0.0), False)
     still = Change(np.zeros((0, 4), np.float32), 0.0, (0.0, 0.0), False)
@@ -79,7 +80,7 @@ def test_a_changed_area_is_looked_at_again_on_the_next_frames_following_the_came
 
 
 def test_large_changed_areas_are_looked_at_more_coarsely_and_a_jump_gets_a_first_look():
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=40_000, change_min_side=400))
+    planner = BalancedPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=40_000, change_min_side=400))
     planner.plan(WH, Detections.empty())
     big = Change(np.array([[100, 100, 700, 500]], np.float32), 0.3, (0.0, 0.0), False)
     (job,) = [j for j in planner.plan(WH, Detections.empty(), big) if j.kind == "change"]
@@ -120,16 +121,21 @@ def test_faces_cut_by_an_inner_crop_edge_are_dropped_but_frame_edges_are_kept():
 
 
 def test_thorough_plan_looks_at_the_whole_frame_at_high_resolution_every_frame():
-    from faceblur_cam.detect.plan import PLANS
+    from faceblur_cam.detect.plan import make_planner
 
-    planner = DetectionPlanner(PLANS["thorough"])
-    planner.plan(WH, Detections.empty())
+    planner = make_planner("thorough")
+    assert {j.kind for j in planner.plan(WH, Detections.empty())} == {"first"}
     for _ in range(5):
-        assert planner.plan(WH, Detections.empty()) == [DetectJob((0, 0, 1280, 720), 640, "full")]
+        assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 640, "full")]
+    cut = Change(np.zeros((0, 4), np.float32), 1.0, (0.0, 0.0), True)
+    assert {j.kind for j in planner.plan(WH, Detections.empty(), cut)} == {"first"}, "a jump is a new start"
+    planner.plan(WH, Detections.empty(), NO_CHANGE)
+    planner.reset()
+    assert {j.kind for j in planner.plan(WH, Detections.empty(), NO_CHANGE)} == {"first"}
 
 
 def test_a_coarsely_seen_change_at_the_frame_edge_gets_its_edge_band_looked_at_closely():
-    planner = DetectionPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=20_000, edge_side=640,
+    planner = BalancedPlanner(PlanConfig(tile_every=0, change_pad=0.0, change_budget=20_000, edge_side=640,
                                           edge_budget=20_000, edge_depth=0.08))
     planner.plan(WH, Detections.empty())
     entering = Change(np.array([[0, 200, 500, 700]], np.float32), 0.2, (0.0, 0.0), False)

@@ -11,7 +11,7 @@ from typing import Any
 from faceblur_cam import platform
 from faceblur_cam.config import Config, parse_source
 from faceblur_cam.detect import detect_fn, load_detector
-from faceblur_cam.detect.plan import PLANS, DetectionPlanner
+from faceblur_cam.detect.plan import make_planner
 from faceblur_cam.detect.worker import TimedDetector
 from faceblur_cam.engine import Engine, EngineParts
 from faceblur_cam.errors import UserError
@@ -41,7 +41,7 @@ def build_pipeline(config: Config, live: bool = True, keep_me: bool | None = Non
     detect = detect_fn(detector)
     parts: dict[str, Any] = {
         "tracker": FaceTracker(), "redactor": Redactor(style_named(prot.style), prot.shape),
-        "margin": Margin().scaled(prot.margin), "planner": DetectionPlanner(PLANS[prot.plan]),
+        "margin": Margin().scaled(prot.margin), "planner": make_planner(prot.plan),
         "keep_me": KeepMe(on=bool(prot.keep_me and live) if keep_me is None else keep_me,
                           policy="centre" if live else "largest"),
     }

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import numpy as np
 
 from faceblur_cam.detect.change import ChangeDetector
-from faceblur_cam.detect.plan import DetectionPlanner, DetectJob
+from faceblur_cam.detect.jobs import DetectJob
+from faceblur_cam.detect.plan import Planner, make_planner
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import Margin, extend_at_edges, grow, snap_out
@@ -37,7 +38,7 @@ class ProtectPipeline:
         tracker: FaceTracker | None = None,
         redactor: Redactor | None = None,
         margin: Margin | None = None,
-        planner: DetectionPlanner | None = None,
+        planner: Planner | None = None,
         change: ChangeDetector | None = None,
         keep_me: KeepMe | None = None,
     ):
@@ -47,7 +48,7 @@ class ProtectPipeline:
         self.tracker = tracker or FaceTracker()
         self.redactor = redactor or Redactor()
         self.margin = margin or Margin()
-        self.planner = planner or DetectionPlanner()
+        self.planner = planner or make_planner("balanced")
         self.change = change or ChangeDetector()
         self.keep_me = keep_me or KeepMe(on=False)
         self._failures = 0

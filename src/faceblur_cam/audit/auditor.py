@@ -16,7 +16,7 @@ import numpy as np
 from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score
 from faceblur_cam.audit.search import search_jobs
 from faceblur_cam.detect import FaceDetector
-from faceblur_cam.detect.plan import run_jobs
+from faceblur_cam.detect.jobs import run_jobs
 from faceblur_cam.detections import Detections
 from faceblur_cam.geometry import iou_matrix
 

@@ -8,7 +8,7 @@ to ~10 px). The same jobs are run by each detector (``detect.plan.run_jobs`` mer
 
 from __future__ import annotations
 
-from faceblur_cam.detect.plan import DetectJob
+from faceblur_cam.detect.jobs import DetectJob
 
 COARSE_SIDE = 320
 FINE_SIDE = 640

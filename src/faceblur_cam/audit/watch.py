@@ -33,7 +33,7 @@ import numpy as np
 from faceblur_cam.audit.auditor import judged_box
 from faceblur_cam.audit.detail import DETAIL_MIN, detail_score
 from faceblur_cam.detect import FaceDetector
-from faceblur_cam.detect.plan import DetectJob
+from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import iou_matrix

@@ -14,8 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from faceblur_cam.detect.centerface import CenterFaceDetector, OnnxRuntimeRunner, OpenCvDnnRunner
+from faceblur_cam.detect.jobs import DetectJob, run_jobs
 from faceblur_cam.detect.models import ModelError, resolve_model, verify
-from faceblur_cam.detect.plan import DetectJob, run_jobs
 from faceblur_cam.detections import Detections
 
 log = logging.getLogger(__name__)

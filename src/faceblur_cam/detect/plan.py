@@ -1,282 +1,69 @@
-"""Which parts of a frame the detector looks at, at which scale. Pure: no I/O, no clock.
+"""Which parts of a frame the detector looks at, at which scale: the ``Planner`` protocol and the
+plans to choose from (``protect.plan`` in the config). Pure: no I/O, no clock.
 
-Running CenterFace on the whole 720p frame at a resolution that finds small faces costs ~20-40 ms;
-the live path can afford ~10. CenterFace finds a face once it is about 12 px tall in its input, so
-what a look finds depends on its scale. Every frame gets (``balanced``):
+A planner is asked once per frame, ``plan(frame_wh, tracks, change) -> list[DetectJob]``, with the
+faces the tracker follows and what changed since the previous frame; ``reset()`` starts it over
+(start-up, resume, camera back, detector hiccup).
 
-- ``full``: the whole frame at ``low_side`` (large and medium faces, new ones included, also faces
-  entering through the edge of a panning camera);
-- ``change``: every area that changed since the previous frame and is not a tracked face
-  (``detect.change``), at the scale of a ``change_side`` look at the whole frame (small faces that
-  walk in, pop up, turn round or come closer are found on the frame they appear; a changed area
-  is looked at again on the next ``change_again`` frames, for faces that fade in). When the
-  changed areas are too large for ``change_budget`` input pixels, the largest are looked at more
-  coarsely (down to the scale of a ``change_min_side`` look);
-- ``roi``: a crop around up to ``roi_max`` tracked faces at ``roi_side`` pixels (keeps a small
-  moving or turning face locked at high detail, cheaply; with more faces they take turns; faces
-  the coarse look sees at ``roi_skip_px`` or more need none);
-- every ``tile_every``-th frame, ``tile``: one tile of a ``tiles x tiles`` grid at ``high_side``
-  resolution; the tiles take turns (small faces that were never seen changing).
+Every plan starts with the *first look*: the first frame after a reset and every frame after a
+jump in the picture (cut, loop, skipped frames) is looked at whole at each of ``FIRST_SIDES``
+(high resolution for small faces, plus a coarser pass that finds some large faces the fine one
+misses), so nothing is published before a thorough look. After it:
 
-The first frame after a reset (start-up, resume, camera back, detector hiccup) and every frame
-after a jump in the picture (cut, loop, skipped frames) is looked at whole at each of
-``first_sides`` (high resolution for small faces, plus a coarser pass that finds some large faces
-the fine one misses), so nothing is published before a thorough look.
+- ``balanced`` (``detect.balanced``, the live default): a coarse whole-frame look plus close looks
+  where the picture changed, around tracked faces and, taking turns, at tiles;
+- ``thorough`` (``detect.thorough``): the whole frame at high resolution on every frame.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+from collections.abc import Callable
+from typing import Protocol
 
 from faceblur_cam.detect.change import Change
+from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
 
-
-@dataclass(frozen=True)
-class DetectJob:
-    """Detect in ``crop`` (pixel x1, y1, x2, y2 of the frame) with the crop's long side
-    resized to ``long_side`` pixels."""
-
-    crop: tuple[int, int, int, int]
-    long_side: int
-    kind: str = "full"
-
-    @property
-    def scale(self) -> float:
-        """Network pixels per frame pixel."""
-        x1, y1, x2, y2 = self.crop
-        return self.long_side / max(1, x2 - x1, y2 - y1)
+FIRST_SIDES = (640, 320)
 
 
-@dataclass(frozen=True)
-class PlanConfig:
-    low_side: int = 224
-    high_side: int = 640
-    first_sides: tuple[int, ...] = (640, 320)
-    change_side: int = 1280  # changed areas are looked at at the scale of this whole-frame look
-    change_pad: float = 0.05  # context around a changed area, of the frame's long side
-    change_again: int = 2  # a changed area is looked at again on this many following frames
-    change_budget: int = 32_000  # network input pixels for changed areas, per frame ...
-    change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
-    edge_side: int = 640  # a coarsely seen changed area at the frame edge: its edge band at this scale
-    edge_depth: float = 0.08  # ... that deep (of the frame's long side)
-    edge_budget: int = 12_000  # network input pixels for such bands, per frame
-    tile_every: int = 8  # a tile on every n-th frame (0: never)
-    tiles: int = 3
-    tile_overlap: float = 0.2
-    roi_side: int = 96
-    roi_context: float = 2.4  # crop side / face box long side
-    roi_min: int = 64  # smallest crop side in frame pixels
-    roi_max: int = 2  # crops per frame; with more faces they take turns
-    roi_skip_px: float = 24.0  # no crop for a face at least this tall in the coarse whole-frame look
-    every_frame_full: bool = False  # thorough: only ``full`` at ``low_side``, every frame
+class Planner(Protocol):
+    def plan(self, frame_wh: tuple[int, int], tracks: Detections,
+             change: Change | None = None) -> list[DetectJob]: ...
+
+    def reset(self) -> None: ...
 
 
-THOROUGH = PlanConfig(low_side=640, every_frame_full=True)  # the whole frame at 640 px, every frame
-PLANS = {"balanced": PlanConfig(), "thorough": THOROUGH}
-
-
-class DetectionPlanner:
-    """``plan(frame_wh, tracks, change)`` -> the jobs for this frame. One per pipeline; not thread-safe."""
-
-    def __init__(self, config: PlanConfig | None = None):
-        self.config = config or PlanConfig()
-        self.reset()
-
-    def reset(self) -> None:
-        self._frame = -1
-        self._tile = 0
-        self._roi_turn = 0
-        self._recent: list[np.ndarray] = []  # changed areas of the last frames, newest last
-
-    def plan(self, frame_wh: tuple[int, int], tracks: Detections, change: Change | None = None) -> list[DetectJob]:
-        """``change`` is what changed since the previous frame (``None``: not known, look everywhere
-        a change could be, i.e. the whole frame at ``change_side``)."""
-        cfg = self.config
-        w, h = frame_wh
-        whole = (0, 0, w, h)
-        self._frame += 1
-        if self._frame == 0 or (change is not None and change.jump):
-            self._frame = 0
-            self._recent = []
-            return [DetectJob(whole, _side(side), "first") for side in cfg.first_sides]
-        if cfg.every_frame_full:
-            return [DetectJob(whole, _side(cfg.low_side), "full")]
-        jobs = [DetectJob(whole, _side(cfg.low_side), "full")]
-        jobs += self._change_jobs(frame_wh, change)
-        jobs += self._roi_jobs(frame_wh, tracks)
-        if cfg.tile_every and self._frame % cfg.tile_every == 0:
-            jobs.append(self._tile_job(frame_wh))
-            self._tile = (self._tile + 1) % (cfg.tiles * cfg.tiles)
-        return jobs
-
-    def _change_jobs(self, frame_wh: tuple[int, int], change: Change | None) -> list[DetectJob]:
-        """Close looks at the changed areas. The scale is that of a ``change_side`` look at the
-        whole frame, lowered when the areas would cost more than ``change_budget`` (down to
-        ``change_min_side``: large changed areas are people close to the camera)."""
-        cfg = self.config
-        w, h = frame_wh
-        scale = min(1.0, cfg.change_side / max(w, h))
-        if change is None:
-            self._recent = []
-            return [DetectJob((0, 0, w, h), _side(round(max(w, h) * scale)), "change")]
-        # a face fading in, or one the first close look missed, is looked at again on the next
-        # frames even when it no longer changes (earlier areas follow the camera's motion)
-        shift = np.array([*change.shift, *change.shift], np.float32)
-        self._recent = [r + shift for r in self._recent[-cfg.change_again:]] if cfg.change_again else []
-        regions = np.concatenate([change.regions, *self._recent]).reshape(-1, 4)
-        self._recent.append(change.regions)
-        if not len(regions):
-            return []
-        # context: half the changed area's size (a face that pops up is all change), more for
-        # thin areas (the leading edge of a face walking in, the strip a pan brings in)
-        size = np.max(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True)
-        pad = np.clip(0.5 * size, cfg.change_pad * max(w, h) / 2, cfg.change_pad * max(w, h))
-        thin = np.min(regions[:, 2:] - regions[:, :2], axis=1, keepdims=True) < 0.25 * size
-        pad = np.where(thin, cfg.change_pad * max(w, h), pad)
-        crops = merge_boxes(np.clip(regions + np.hstack([-pad, -pad, pad, pad]), 0, [w, h, w, h])).astype(int)
-        # the budget is shared smallest area first: small areas (a face popping up) keep the full
-        # scale, large ones (people moving close to the camera) are looked at more coarsely
-        areas = (crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])
-        floor = min(scale, cfg.change_min_side / max(w, h))
-        edge_scale = min(scale, cfg.edge_side / max(w, h))
-        left = float(cfg.change_budget)
-        jobs: list[DetectJob] = []
-        bands: list[DetectJob] = []
-        for k, i in enumerate(np.argsort(areas, kind="stable")):
-            x1, y1, x2, y2 = (int(v) for v in crops[i])
-            if x2 - x1 < 8 or y2 - y1 < 8:  # an earlier area the camera's motion took out of the picture
-                continue
-            share = max(left, 0.0) / (len(crops) - k)
-            s = max(floor, min(scale, float(np.sqrt(share / max(float(areas[i]), 1.0)))))
-            left -= s * s * float(areas[i])
-            jobs.append(DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * s))), "change"))
-            if s < edge_scale:
-                bands += self._edge_bands((x1, y1, x2, y2), frame_wh, edge_scale)
-        # the bands have a budget of their own, shortest first
-        left = float(cfg.edge_budget)
-        for band in sorted(bands, key=lambda j: (j.crop[2] - j.crop[0]) * (j.crop[3] - j.crop[1])):
-            cost = (band.crop[2] - band.crop[0]) * (band.crop[3] - band.crop[1]) * band.scale ** 2
-            if cost <= left:
-                jobs.append(band)
-                left -= cost
-        return jobs
-
-    def _edge_bands(self, crop: tuple[int, int, int, int], frame_wh: tuple[int, int],
-                    scale: float) -> list[DetectJob]:
-        """A changed area that touches the frame edge and had to be looked at coarsely: the band
-        along that edge is looked at again at ``scale`` (a face coming into the picture there is
-        only partly visible, which coarse looks miss), within ``edge_budget``."""
-        w, h = frame_wh
-        x1, y1, x2, y2 = crop
-        depth = int(self.config.edge_depth * max(w, h))
-        bands = []
-        if x1 == 0:
-            bands.append((0, y1, min(x2, depth), y2))
-        if x2 == w:
-            bands.append((max(x1, w - depth), y1, w, y2))
-        if y1 == 0:
-            bands.append((x1, 0, x2, min(y2, depth)))
-        if y2 == h:
-            bands.append((x1, max(y1, h - depth), x2, h))
-        return [DetectJob(b, max(32, int(round(max(b[2] - b[0], b[3] - b[1]) * scale))), "change")
-                for b in bands if b[2] - b[0] >= 8 and b[3] - b[1] >= 8]
-
-    def _tile_job(self, frame_wh: tuple[int, int]) -> DetectJob:
-        cfg = self.config
-        w, h = frame_wh
-        n = cfg.tiles
-        col, row = self._tile % n, self._tile // n
-        tw, th = w / n, h / n
-        ox, oy = tw * cfg.tile_overlap, th * cfg.tile_overlap
-        x1, y1 = max(0, int(col * tw - ox)), max(0, int(row * th - oy))
-        x2, y2 = min(w, int((col + 1) * tw + ox)), min(h, int((row + 1) * th + oy))
-        scale = _side(cfg.high_side) / max(w, h)
-        return DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * scale))), "tile")
-
-    def _roi_jobs(self, frame_wh: tuple[int, int], tracks: Detections) -> list[DetectJob]:
-        cfg = self.config
-        w, h = frame_wh
-        jobs = []
-        # a face the coarse whole-frame look sees well needs no crop of its own
-        small = np.max(tracks.wh, axis=1) * cfg.low_side / max(w, h) < cfg.roi_skip_px
-        tracks = tracks[np.flatnonzero(small)]
-        chosen = np.arange(len(tracks))
-        if len(tracks) > cfg.roi_max:  # take turns: a window of roi_max tracks moving each frame
-            chosen = (self._roi_turn + np.arange(cfg.roi_max)) % len(tracks)
-            self._roi_turn = (self._roi_turn + cfg.roi_max) % len(tracks)
-        for (cx, cy), (bw, bh) in zip(tracks.centers[chosen], tracks.wh[chosen]):
-            side = max(cfg.roi_min, cfg.roi_context * max(bw, bh))
-            x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-            x2, y2 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
-            if x2 - x1 < 8 or y2 - y1 < 8:
-                continue
-            long_side = min(cfg.roi_side, max(32, int(round(max(x2 - x1, y2 - y1) * 2))))
-            jobs.append(DetectJob((x1, y1, x2, y2), long_side, "roi"))
-        return jobs
-
-
-def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
-    """Overlapping boxes replaced by their union where that costs little (the union's area at most
-    ``slack`` times the area the two cover), until no such pair is left."""
-    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
-
-    def area(b: np.ndarray) -> float:
-        return float(max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]))
-
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        out: list[np.ndarray] = []
-        for b in boxes:
-            for i, o in enumerate(out):
-                union = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
-                inter = np.concatenate([np.maximum(o[:2], b[:2]), np.minimum(o[2:], b[2:])])
-                if area(inter) > 0 and area(union) <= slack * (area(o) + area(b) - area(inter)):
-                    out[i] = union
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return np.array(boxes, np.float32).reshape(-1, 4)
-
-
-def _side(target: int) -> int:
+def side(target: int) -> int:
     """The detector input long side for a whole-frame pass (never below 32)."""
     return max(32, int(target))
 
 
-EDGE_TOLERANCE = 0.03  # of the crop's long side: a box this close to an inner crop edge is cut
+def first_look(frame_wh: tuple[int, int], sides: tuple[int, ...] = FIRST_SIDES) -> list[DetectJob]:
+    """The whole frame at each of ``sides``."""
+    return [DetectJob((0, 0, *frame_wh), side(s), "first") for s in sides]
 
 
-def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: float = 0.3) -> Detections:  # type: ignore[no-untyped-def]
-    """Run ``detect_crop(crop_image, long_side) -> Detections`` for each job, map the boxes back
-    to frame pixels and merge duplicates from overlapping jobs (best score wins).
+def starts_over(change: Change | None) -> bool:
+    """Whether the picture jumped (cut, loop, skipped frames): a new start."""
+    return change is not None and change.jump
 
-    A face cut by a crop's edge (one that is not the frame's edge) is dropped: its box is only a
-    part of the face. The overlap between tiles, the full-frame passes and the tracker's hold
-    cover it instead.
-    """
-    from faceblur_cam.detect.centerface import nms
 
-    h, w = image.shape[:2]
-    found = []
-    for job in jobs:
-        x1, y1, x2, y2 = job.crop
-        dets = detect_crop(image[y1:y2, x1:x2], job.long_side)
-        if len(dets) and (x1, y1, x2, y2) != (0, 0, w, h):
-            b = dets.xyxy
-            near = max(2.0, EDGE_TOLERANCE * max(x2 - x1, y2 - y1))  # boxes stop a little short of a cut
-            cut = ((b[:, 0] <= near) & (x1 > 0)) | ((b[:, 1] <= near) & (y1 > 0)) \
-                | ((b[:, 2] >= x2 - x1 - near) & (x2 < w)) | ((b[:, 3] >= y2 - y1 - near) & (y2 < h))
-            dets = dets[~cut]
-        if len(dets):
-            shift = np.array([x1, y1], np.float32)
-            found.append(Detections(dets.xyxy + np.tile(shift, 2), dets.scores, dets.landmarks + shift))
-    merged = Detections.concat(found)
-    if len(found) > 1 and len(merged) > 1:
-        merged = merged[nms(merged.xyxy, merged.scores, nms_iou)]
-    return merged
+def make_planner(name: str) -> Planner:
+    """The plan called ``name`` (one of ``PLANS``)."""
+    return PLANS[name]()
+
+
+def _balanced() -> Planner:
+    from faceblur_cam.detect.balanced import BalancedPlanner
+
+    return BalancedPlanner()
+
+
+def _thorough() -> Planner:
+    from faceblur_cam.detect.thorough import ThoroughPlanner
+
+    return ThoroughPlanner()
+
+
+PLANS: dict[str, Callable[[], Planner]] = {"balanced": _balanced, "thorough": _thorough}

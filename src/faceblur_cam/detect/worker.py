@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from faceblur_cam.detect.plan import DetectJob
+from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
 
 log = logging.getLogger(__name__)
