@@ -262,6 +262,7 @@ def run_scene(lib: SceneLibrary, caller: Caller, scene: KeepScene, keep: bool, s
     counted = shown = 0
     exposed: dict[str, int] = {}
     judged: dict[str, int] = {}
+    why_covered: dict[str, int] = {}  # the caller counted but covered: keep-me's reason
     seen_since = -1  # first frame of the caller's current visible stretch
     saved = 0
     for i in range(scene.frames):
@@ -272,7 +273,12 @@ def run_scene(lib: SceneLibrary, caller: Caller, scene: KeepScene, keep: bool, s
                 seen_since = i
             if i - seen_since >= EXCLUDE_S * FPS:
                 counted += 1
-                shown += untouched_fraction(image, out.image, me.box) >= SHOWN
+                ok = untouched_fraction(image, out.image, me.box) >= SHOWN
+                shown += ok
+                if keep and not ok:
+                    why = out.keep.why.name.lower() if out.keep is not None and out.keep.why.value else \
+                        (out.keep.state.value if out.keep is not None else "off")
+                    why_covered[why] = why_covered.get(why, 0) + 1
         else:
             seen_since = -1
         for name, truth in others.items():
@@ -291,6 +297,7 @@ def run_scene(lib: SceneLibrary, caller: Caller, scene: KeepScene, keep: bool, s
         "caller_shown": round(shown / counted, 4) if counted else None,
         "others_exposed_frames": exposed,
         "others_judged_frames": judged,
+        **({"caller_covered_because": why_covered} if keep else {}),
     }
 
 

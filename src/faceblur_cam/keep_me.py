@@ -71,12 +71,25 @@ class TrackView:
     hits: int = 2  # frames on which the detector found it
 
 
+class Why(enum.Enum):
+    """Why "me" is covered on a frame (``KeepDecision.why``), for logs, benches and the UI."""
+
+    NONE = ""  # not covered, or no "me"
+    UNSEEN = "not found on this frame"
+    NEAR = "someone close enough to be mistaken for you"
+    HIDDEN = "a face beside you may be hidden"
+    SETTLING = "settling after something unclear"
+    TENTATIVE = "not sure it is a face yet"
+    AWAY = "away from your place"
+
+
 @dataclass(frozen=True)
 class KeepDecision:
     state: KeepState
     kept_id: int | None = None  # the track shown on this frame (only when state is VISIBLE)
     picked: bool = False  # "me" was picked on this frame (the UI tells the user)
     others: int = 0  # faces covered on this frame, "me" excluded
+    why: Why = Why.NONE  # why "me" is covered (state COVERED)
 
 
 @dataclass(frozen=True)
@@ -220,7 +233,7 @@ class KeepMe:
                 self._lose_in_place()
                 self._try_return(tracks, t)
                 me = next((tr for tr in tracks if tr.track_id == self._me), None) if self._me is not None else None
-        kept = self._judge(me, tracks, t) if me is not None else None
+        kept, why = self._judge(me, tracks, t) if me is not None else (None, Why.AWAY)
         others = len(tracks) - (kept is not None)
         if kept is not None:
             self._state = KeepState.VISIBLE
@@ -228,10 +241,11 @@ class KeepMe:
             self._state = KeepState.COVERED
         elif not self._pick_wanted:
             self._state = KeepState.LOST
-        return KeepDecision(self._state, kept, picked, others)
+        why = why if self._state is KeepState.COVERED else Why.NONE
+        return KeepDecision(self._state, kept, picked, others, why)
 
     # ------------------------------------------------------------------ internals
-    def _judge(self, me: TrackView, tracks: list[TrackView], t: float) -> int | None:
+    def _judge(self, me: TrackView, tracks: list[TrackView], t: float) -> tuple[int | None, Why]:
         cfg = self.config
         box = me.xyxy
         beside = {tr.track_id: tr for tr in tracks if tr.track_id != me.track_id and near(box, tr.xyxy, cfg.near)}
@@ -253,28 +267,29 @@ class KeepMe:
         unseen_beside = bool(self._hidden) or any(not tr.measured for tr in beside.values())
         if not me.measured:
             self._mark_unclear(t)
-            return None
+            return None, Why.UNSEEN
         gap = t - self._last_seen
         step_ok = self._last_box is None or float(np.linalg.norm(_centre(box) - _centre(self._last_box))) \
             <= cfg.max_step * max(_size(box), _size(self._last_box))
         self._last_seen, self._last_box, self._last_at_edge = t, box.copy(), me.at_edge
         if gap > cfg.gap_s or not step_ok:
             self._mark_unclear(t)
-        clear = not me.tentative and t >= self._near_until
-        if not clear:
+        if me.tentative or t < self._near_until:
             self._mark_unclear(t)
-            return None
+            return None, (Why.TENTATIVE if me.tentative else Why.NEAR)
         if self._unclear:  # out of an unclear stretch: "me" must be where it was
             self._unclear = False
             if self._anchor is not None and not same_place(box, self._anchor, cfg.anchor_distance, cfg.size_ratio):
                 self._end(lost=True)
-                return None
+                return None, Why.AWAY
         self._anchor = box.copy()
         if self._clear_from is None:
             self._clear_from = t
-        if t - self._clear_from < cfg.settle_s or unseen_beside:
-            return None
-        return me.track_id
+        if unseen_beside:
+            return None, Why.HIDDEN
+        if t - self._clear_from < cfg.settle_s:
+            return None, Why.SETTLING
+        return me.track_id, Why.NONE
 
     def _mark_unclear(self, t: float) -> None:
         self._unclear = True
