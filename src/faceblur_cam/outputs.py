@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from faceblur_cam.backoff import Backoff
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.sinks import FrameSink
-from faceblur_cam.status import OutputLost, PreviewClosed, PreviewFailed, RecordingFailed, StatusFeed
+from faceblur_cam.status import EngineEvent, OutputLost, PreviewClosed, PreviewFailed, RecordingFailed, StatusFeed
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +138,9 @@ class Outputs:
             if self._parts.open_recorder is None:
                 self._status.report(RecordingFailed("Recording is not available"))
                 return
-            try:
-                self._recorder = self._parts.open_recorder()
-            except Exception as exc:
-                log.error("cannot start recording: %s", exc)
-                self._status.report(RecordingFailed(f"Recording failed: {exc}"))
+            self._recorder = self._open(self._parts.open_recorder, "start recording",
+                                        RecordingFailed("Recording failed"))
+            if self._recorder is None:
                 return
             self._recording_since = self._clock()
             self._status.set(recording=True, recording_seconds=0.0,
@@ -157,16 +155,22 @@ class Outputs:
     def set_preview(self, on: bool) -> None:
         """Open or close the preview window; says so in the status."""
         if on and self._preview is None and self._parts.open_preview is not None:
-            try:
-                self._preview = self._parts.open_preview()
-            except Exception as exc:
-                log.error("cannot open the preview: %s", exc)
-                self._status.report(PreviewFailed(f"Preview failed: {exc}"))
+            self._preview = self._open(self._parts.open_preview, "open the preview", PreviewFailed("Preview failed"))
+            if self._preview is None:
                 return
         elif not on and self._preview is not None:
             _close(self._preview)
             self._preview = None
         self._status.set(preview=self._preview is not None)
+
+    def _open(self, open_sink: Callable[[], FrameSink], doing: str, failed: EngineEvent) -> FrameSink | None:
+        """``open_sink()``, or None after reporting ``failed`` with the reason appended."""
+        try:
+            return open_sink()
+        except Exception as exc:
+            log.error("cannot %s: %s", doing, exc)
+            self._status.report(replace(failed, message=f"{failed.message}: {exc}"))
+            return None
 
     # ----------------------------------------------------------------- the way out
     def close(self) -> None:
