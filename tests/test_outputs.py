@@ -270,3 +270,26 @@ def test_only_published_frames_are_taken_and_sinks_get_exactly_those() -> None:
     assert vcam.frames == []
     h.publish_for(0.2)
     assert len(vcam.frames) == len(h.sent) and all(a is b for a, b in zip(vcam.frames, h.sent))
+
+
+def test_an_engine_crash_still_closes_the_recording_the_preview_and_the_virtual_camera() -> None:
+    from fake_engine_parts import ListSink, MarkingPipeline, Rig
+
+    previews: list[ListSink] = []
+
+    def open_preview() -> ListSink:
+        previews.append(ListSink("preview"))
+        return previews[-1]
+
+    rig = Rig(recorder=True, pipeline=lambda log: MarkingPipeline(log, fail_on=20)).replace_parts(
+        open_preview=open_preview)
+    rig.engine.start_recording()
+    rig.engine.set_preview(True)
+    rig.run_to_end()
+    assert rig.engine.exit_code == 1  # the pipeline bug
+    [recording], [preview] = rig.recordings, previews
+    assert recording.closed and preview.closed and rig.sink.closed
+    assert recording.frames and preview.frames
+    status = rig.engine.status()
+    assert status.state is EngineState.STOPPED and not status.recording and not status.preview
+    rig.assert_never_raw()
