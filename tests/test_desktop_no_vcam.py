@@ -4,7 +4,7 @@ runs ``faceblur-cam setup --apply`` (pkexec asks for the password), and the devi
 to as soon as it appears. From a terminal the message and exit status 2 stay.
 
 Pure decisions first (launch context, what to do without a device, how setup runs, the menu),
-then the stand-in sink and the setup runner with real threads, then the real CLI.
+then the engine waiting for the device, the setup runner with real threads, then the real CLI.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fake_engine_parts import WH, Clock, MarkingPipeline, PatternSource
 
 from faceblur_cam.commands.run import NoDevicePlan, launched_from_desktop, when_no_virtual_camera
 from faceblur_cam.config import Config, OutputConfig
-from faceblur_cam.engine import EngineState, EngineStatus
-from faceblur_cam.frames import FrameKind, PublishedFrame
-from faceblur_cam.sinks.vcam import NoVirtualCamera, PendingVirtualCamera
+from faceblur_cam.engine import Engine, EngineParts, EngineState, EngineStatus
+from faceblur_cam.frames import PublishedFrame
+from faceblur_cam.placeholders import PlaceholderCards
+from faceblur_cam.sinks.vcam import NoVirtualCamera
 from faceblur_cam.tray.menu import SETUP_VCAM_TEXT, Action, IconName, TrayFlags, build_menu, icon_name, tooltip
 from faceblur_cam.tray.vcam_setup import Route, VcamSetup, setup_command, setup_route
 
@@ -87,7 +88,7 @@ def test_the_menu_while_the_virtual_camera_is_missing() -> None:
     assert icon_name(status, ready) is IconName.ACTIVE and icon_name(status) is IconName.ACTIVE
 
 
-# ----------------------------------------------------------------------------- the stand-in sink
+# ----------------------------------------------------------------------------- waiting for the device
 class FakeSink:
     name = "virtual camera /dev/video9"
 
@@ -102,36 +103,41 @@ class FakeSink:
         self.closed = True
 
 
-def frame(t: float) -> PublishedFrame:
-    return PublishedFrame(np.zeros((4, 4, 3), np.uint8), t, FrameKind.REDACTED)
-
-
-def test_pending_camera_tries_every_retry_period_then_publishes() -> None:
+def test_the_engine_waits_for_the_missing_device_with_backoff_then_publishes() -> None:
+    """The missing device is waited for with the engine's one backoff (``outputs.Outputs``), and
+    the ``vcam_appeared`` event the tray reads is set by the composition root's opener."""
     tries: list[float] = []
     device_there = [False]
     real = FakeSink()
+    appeared = threading.Event()
 
     def open_real() -> FakeSink:
-        tries.append(now[0])
+        tries.append(clock())
         if not device_there[0]:
             raise NoVirtualCamera('No virtual camera named "FaceBlur Cam" was found.')
+        appeared.set()
         return real
 
-    now = [0.0]
-    pending = PendingVirtualCamera(open_real, retry_s=2.0)
-    for k in range(100):  # 0 .. 3.3 s at 30 fps
-        now[0] = k / 30
-        pending.send(frame(now[0]))
-    assert tries == pytest.approx([0.0, 2.0], abs=1 / 30) and not pending.opened.is_set()
-    assert real.sent == []
+    clock = Clock()
+    parts = EngineParts(open_source=lambda: PatternSource([], fps=30, clock=clock),
+                        build_pipeline=lambda: MarkingPipeline([]), placeholders=PlaceholderCards(WH),
+                        reopen_output=open_real, virtual_camera_missing=True, fps=30, retry_delays=(0.5, 1.0, 2.0))
+    engine = Engine(parts, clock=clock, sleep=clock.sleep)
+    start = clock()
+    while clock() < start + 3.3:
+        assert engine.step()
+    frame_s = 1 / 30  # tries happen on frames: each may come up to a frame late
+    assert len(tries) == 3 and tries[0] == start and not appeared.is_set()
+    assert [b - a for a, b in zip(tries, tries[1:])] == pytest.approx([0.5, 1.0], abs=2 * frame_s)
+    assert real.sent == [] and engine.status().event is None  # quiet: the tray says it is missing
     device_there[0] = True  # setup created it
-    for k in range(100, 160):
-        now[0] = k / 30
-        pending.send(frame(now[0]))
-    assert pending.opened.is_set() and len(tries) == 3
-    assert real.sent[0] == pytest.approx(4.0, abs=1 / 30) and len(real.sent) == 160 - 120
-    assert pending.name == real.name
-    pending.close()
+    while clock() < tries[2] + 3.0:
+        assert engine.step()
+    assert appeared.is_set() and len(tries) == 4 and tries[3] - tries[2] == pytest.approx(2.0, abs=2 * frame_s)
+    assert real.sent[0] == pytest.approx(tries[3], abs=frame_s) and len(real.sent) >= 25
+    engine.quit()
+    while engine.step():
+        pass
     assert real.closed
 
 

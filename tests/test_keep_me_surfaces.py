@@ -15,7 +15,8 @@ from faceblur_cam.config import ConfigError, load_config
 from faceblur_cam.engine import EngineState, EngineStatus, MePicked
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
 from faceblur_cam.keep_me import KeepDecision, KeepState
-from faceblur_cam.single_instance import COMMANDS, Answer
+from faceblur_cam.remote import WORDS
+from faceblur_cam.single_instance import Answer
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.menu import KEEP_ME_TEXT, PICK_ME_TEXT, Action, TrayFlags, build_menu, notification
 
@@ -129,7 +130,7 @@ def test_control_command_keep_me_maps_to_channel_commands(monkeypatch: pytest.Mo
         args = parser.parse_args(["keep-me", word])
         assert args.func(args) == 0
     assert sent == ["keep-me-on", "keep-me-off", "keep-me-pick"]
-    assert set(sent) <= set(COMMANDS)
+    assert set(sent) <= WORDS
     with pytest.raises(SystemExit):
         parser.parse_args(["keep-me", "maybe"])
 

@@ -17,7 +17,7 @@ from faceblur_cam.commands import setup as setup_cmd
 from faceblur_cam.config import Config
 from faceblur_cam.platform.linux import virtual_camera_hint
 from faceblur_cam.platform.plan import SetupPlan, Step
-from faceblur_cam.sinks.vcam import NoVirtualCamera, PendingVirtualCamera
+from faceblur_cam.sinks.vcam import NoVirtualCamera
 from faceblur_cam.tray.vcam_setup import VcamSetup
 
 HEADERS = "linux-headers-6.1.0-99-amd64"
@@ -72,7 +72,7 @@ def test_missing_device_log_line_is_whole(monkeypatch: pytest.MonkeyPatch, caplo
     monkeypatch.setattr(backend, "notify_without_tray", lambda title, message: shown.append(message))
     caplog.set_level(logging.WARNING, "faceblur_cam.commands.run")
     outputs = run_cmd.open_outputs(Config(), from_desktop=True)
-    assert len(outputs) == 1 and isinstance(outputs[0], PendingVirtualCamera)
+    assert outputs.vcam is None and outputs.vcam_missing  # the engine waits for the device
     line = next(r.getMessage() for r in caplog.records if "no virtual camera" in r.getMessage())
     assert not line.rstrip().endswith(":"), line
     assert "faceblur-cam setup --apply" in line and "Set up the virtual camera" in line

@@ -174,7 +174,7 @@ def test_without_it_obs_is_used_and_the_status_line_says_its_name(
     register_unity(on_windows, "Unity Video Capture", dll)  # another name: not ours
     install_obs(on_windows)
 
-    [sink] = run_cmd.open_outputs(Config())
+    sink = run_cmd.open_outputs(Config()).vcam
 
     assert isinstance(FakeCameraBackend.instances[-1], FakeObs)
     assert isinstance(sink, VirtualCameraSink) and sink.device == windows.OBS_NAME

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +102,17 @@ def open_recorder(config: Config) -> FrameSink:
 
 def build_engine(config: Config, outputs: list[FrameSink],
                  preview: Callable[[], FrameSink] = open_preview,
-                 recording: RecordingChoice | None = None, camera: CameraChoice | None = None) -> Engine:
+                 recording: RecordingChoice | None = None, camera: CameraChoice | None = None,
+                 vcam_appeared: threading.Event | None = None) -> Engine:
     """The live engine: placeholder first, then the model loads on the worker thread.
 
+    ``outputs``: the virtual camera, when it is open.
     ``preview`` opens the preview window.
     ``recording``: the microphone and voice each recording starts with, when the tray can change
     them (default: ``config.recording`` as it is).
     ``camera``: the camera to open, when the tray can change it (default: the configured one).
+    ``vcam_appeared``: the virtual camera is not set up yet; the engine opens it once it appears
+    (tried with the backoff a failed one is reopened with) and sets this event then.
     """
     choice = recording or RecordingChoice(config.recording)
 
@@ -117,6 +122,12 @@ def build_engine(config: Config, outputs: list[FrameSink],
         except UserError as exc:
             raise SourceError(str(exc)) from exc
 
+    def reopen_vcam() -> FrameSink:
+        sink = open_virtual_camera(config)
+        if vcam_appeared is not None:
+            vcam_appeared.set()
+        return sink
+
     parts = EngineParts(
         open_source=source_factory,
         build_pipeline=lambda: build_pipeline(config, live=True),
@@ -124,8 +135,34 @@ def build_engine(config: Config, outputs: list[FrameSink],
         outputs=outputs,
         open_preview=preview,
         open_recorder=lambda: open_recorder(replace(config, recording=choice.current())),
-        reopen_output=(lambda: open_virtual_camera(config)) if config.output.virtual_camera else None,
+        reopen_output=reopen_vcam if config.output.virtual_camera else None,
+        virtual_camera_missing=vcam_appeared is not None and config.output.virtual_camera,
         fps=config.camera.fps,
         quit_when_source_ends=True,
     )
     return Engine(parts, style=config.protect.style)
+
+
+@dataclass
+class LiveApp:
+    """The running app's parts that the CLI and the tray hold on to."""
+
+    engine: Engine
+    recording: RecordingChoice  # what the next recording starts with; the tray changes it
+    camera: CameraChoice | None  # the camera the engine opens, which the tray changes (None: a file)
+    vcam_appeared: threading.Event | None  # None: the virtual camera was there (or not wanted) at start
+
+
+def build_live_app(config: Config, vcam: FrameSink | None, vcam_missing: bool = False) -> LiveApp:
+    """The live daemon's engine and the choices the tray changes.
+
+    ``vcam``: the virtual camera opened at start (``open_virtual_camera``), None without one;
+    ``vcam_missing``: it is not set up yet, and is published to once it appears."""
+    from faceblur_cam.sources.camera_choice import choice_for
+
+    recording = RecordingChoice(config.recording)
+    camera = choice_for(parse_source(config.camera.device or config.camera.source))
+    appeared = threading.Event() if vcam_missing else None
+    engine = build_engine(config, [] if vcam is None else [vcam], recording=recording, camera=camera,
+                          vcam_appeared=appeared)
+    return LiveApp(engine, recording, camera, appeared)

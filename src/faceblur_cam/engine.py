@@ -6,14 +6,20 @@ Thread rules:
   ``set_style``, ``start_recording``, ``stop_recording``, ``set_preview``, ``quit``),
   ``status()``, ``subscribe()`` and ``wait()`` may be called from any thread. Commands are typed
   values (``Pause``, ``SetStyle(style)``, ...), queued and applied by the worker, in order.
-- Everything else (source, pipeline, sinks) is touched only by the worker thread.
+- Everything else (source, pipeline, outputs) is touched only by the worker thread.
 - Subscribers are called on the worker thread; a UI must marshal to its own thread.
+
+The engine is the life cycle and the frame loop; it wires two parts:
+
+- ``faceblur_cam.outputs.Outputs``: the virtual camera, the recording and the preview (open,
+  send, fail, reopen with backoff, close);
+- ``faceblur_cam.status.StatusFeed``: the current ``EngineStatus`` and its subscribers.
 
 Privacy rules the loop keeps:
 
 - A placeholder card is published before anything else (before the model loads), so the
   virtual camera exists at once and never shows a raw frame while starting.
-- Raw camera frames reach sinks only through ``pipeline.process``, which fails closed.
+- Raw camera frames reach outputs only through ``pipeline.process``, which fails closed.
 - Pause closes the camera and publishes the "paused" card; resume resets the pipeline so the
   first frames are protected like start-up.
 
@@ -24,8 +30,8 @@ camera and virtual-camera retries follow one schedule (``faceblur_cam.backoff``)
 and the tray react to is the typed ``EngineStatus.event``, never the message text.
 
 On every way out (quit, source ended, crash) the worker closes, in order: the camera, the
-recording (the MP4 is finished), the preview, the virtual camera, and the pipeline (its
-detector thread is joined).
+outputs (the recording is finished, then the preview and the virtual camera), and the pipeline
+(its detector thread is joined).
 """
 
 from __future__ import annotations
@@ -63,106 +69,29 @@ from faceblur_cam.lifecycle import (
     TogglePause,
     transition,
 )
+from faceblur_cam.outputs import OutputParts, Outputs
 from faceblur_cam.sinks import FrameSink
 from faceblur_cam.sources import FrameSource, SourceError, SourceExhausted
+from faceblur_cam.status import (
+    CameraLost,
+    DetectorFailed,
+    EngineEvent,
+    EngineStatus,
+    MePicked,
+    OutputLost,
+    PreviewClosed,
+    PreviewFailed,
+    RecordingFailed,
+    StatusFeed,
+)
 
-__all__ = [  # the life cycle's values are part of the engine's interface
-    "Command", "EngineState", "Pause", "PickMe", "Quit", "Resume", "SetKeepMe", "SetPreview", "SetRecording",
-    "SetStyle", "TogglePause",
+__all__ = [  # the life cycle's values and the status are part of the engine's interface
+    "CameraLost", "Command", "DetectorFailed", "EngineEvent", "EngineState", "EngineStatus", "MePicked",
+    "OutputLost", "Pause", "PickMe", "PreviewClosed", "PreviewFailed", "Quit", "RecordingFailed", "Resume",
+    "SetKeepMe", "SetPreview", "SetRecording", "SetStyle", "TogglePause",
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineEvent:
-    """News the user should hear about. ``message`` is for people and may be reworded at any
-    time; code (the CLI, the tray) reacts to the event's type."""
-
-    message: str
-
-
-class RecordingFailed(EngineEvent):
-    """Recording could not start, or stopped on an error (disk full, encoder gone)."""
-
-
-class OutputLost(EngineEvent):
-    """The virtual camera stopped taking frames; reopened with backoff when it can be."""
-
-
-class CameraLost(EngineEvent):
-    """The camera cannot be opened or stopped delivering; retried with backoff."""
-
-
-class DetectorFailed(EngineEvent):
-    """The face detector could not load: nothing can be protected (the error card is shown)."""
-
-
-class PreviewFailed(EngineEvent):
-    """The preview window could not open."""
-
-
-class PreviewClosed(EngineEvent):
-    """The preview window went away (usually the user closed it)."""
-
-
-class MePicked(EngineEvent):
-    """Keep me visible picked "me" (the user should check it is them)."""
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    state: EngineState
-    style: str
-    fps: float = 0.0
-    faces: int = 0
-    message: str = ""
-    recording: bool = False
-    recording_seconds: float = 0.0
-    recording_path: str | None = None
-    preview: bool = False
-    frames_published: int = 0
-    leak_watch: str = ""  # "Leak watch: 0 in 3,412 frames checked"; empty when there is no watch
-    leaks_found: int = 0  # faces the leak watch found uncovered (and had covered) so far
-    event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
-    camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
-    keep_me: KeepState = KeepState.OFF  # "keep me visible" on the last frame (OFF: everyone covered)
-
-    @property
-    def summary(self) -> str:
-        """One line for a tray status item or a log line."""
-        if self.state is EngineState.PROTECTING and self.keep_me is not KeepState.OFF:
-            text = self._keep_me_summary()
-        elif self.state is EngineState.PROTECTING:
-            faces = self._faces_text
-            # the rate is unknown until the second frame: no "0 fps" on the first status
-            text = f"Protecting: {faces}, {self.fps:.0f} fps" if self.fps >= 0.5 else f"Protecting: {faces}"
-        elif self.state is EngineState.PAUSED:
-            text = "Paused"
-        elif self.state is EngineState.STARTING:
-            text = "Starting protection..."
-        elif self.state is EngineState.NO_CAMERA:
-            text = self.message or "No camera"
-        elif self.state is EngineState.ERROR:
-            text = f"Error: {self.message}" if self.message else "Error"
-        else:
-            text = "Stopped"
-        return text
-
-    @property
-    def _faces_text(self) -> str:
-        return "1 face" if self.faces == 1 else f"{self.faces} faces"
-
-    def _keep_me_summary(self) -> str:
-        if self.keep_me is KeepState.LOST:
-            return "You are covered: FaceBlur Cam lost track of you"
-        faces = self._faces_text
-        if self.keep_me is KeepState.VISIBLE:
-            others = "1 other" if self.faces == 1 else f"{self.faces} others"
-            return f"Protecting: you visible, {others} covered"
-        if self.keep_me is KeepState.COVERED:
-            return f"Protecting: you covered for now (not sure it is you), {faces} covered"
-        return f"Protecting: {faces}, waiting to see you"
 
 
 class Pipeline(Protocol):
@@ -205,6 +134,7 @@ class EngineParts:
     open_recorder: Callable[[], FrameSink] | None = None
     open_preview: Callable[[], FrameSink] | None = None
     reopen_output: Callable[[], FrameSink] | None = None  # the virtual camera again, after it failed
+    virtual_camera_missing: bool = False  # not set up yet: ``reopen_output`` opens it when it appears
     fps: float = 30.0
     quit_when_source_ends: bool = True
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 5.0)
@@ -221,25 +151,21 @@ class Engine:
         self._sleep = sleep
         self._begun = False
         self._commands: queue.Queue[Command] = queue.Queue()
-        self._lock = threading.Lock()
-        self._status = EngineStatus(state=EngineState.STARTING, style=style)
-        self._subscribers: list[Callable[[EngineStatus], None]] = []
+        self._feed = StatusFeed(EngineStatus(state=EngineState.STARTING, style=style), clock)
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
-        # worker-only state (the life-cycle state is ``self._status.state``: see ``lifecycle``)
+        # worker-only state (the life-cycle state is ``self._feed.status().state``: see ``lifecycle``)
         self._quit = False
         self._pipeline: Pipeline | None = None
         self._source: FrameSource | None = None
-        self._outputs: list[FrameSink] = list(parts.outputs)
-        self._recorder: FrameSink | None = None
-        self._recording_since = 0.0
-        self._preview: FrameSink | None = None
+        self._outputs = Outputs(
+            OutputParts(parts.outputs, parts.open_recorder, parts.open_preview, parts.reopen_output,
+                        parts.virtual_camera_missing),
+            Backoff(parts.retry_delays, clock), self._feed, clock)
         self._camera_retry = Backoff(parts.retry_delays, clock)
-        self._output_retry = Backoff(parts.retry_delays, clock)  # reopening a failed virtual camera
         self._last_publish = 0.0
         self._fps_ema = 0.0
         self._last_frame_t: float | None = None
-        self._last_status_emit = 0.0
         self.exit_code = 0
 
     # ----------------------------------------------------------------- any thread
@@ -286,21 +212,19 @@ class Engine:
     @property
     def can_record(self) -> bool:
         """True when recording is wired in (a UI offers "Start recording" only then)."""
-        return self._parts.open_recorder is not None
+        return self._outputs.can_record
 
     @property
     def can_preview(self) -> bool:
         """True when a preview window can be opened."""
-        return self._parts.open_preview is not None
+        return self._outputs.can_preview
 
     def status(self) -> EngineStatus:
-        with self._lock:
-            return self._status
+        return self._feed.status()
 
     def subscribe(self, callback: Callable[[EngineStatus], None]) -> None:
         """``callback(status)`` runs on the worker thread on every change and about once a second."""
-        with self._lock:
-            self._subscribers.append(callback)
+        self._feed.subscribe(callback)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker has stopped; True if it did within ``timeout``."""
@@ -349,7 +273,7 @@ class Engine:
         self._publish_card()
         try:
             self._pipeline = self._parts.build_pipeline()
-            self._pipeline.set_style(self._status.style)
+            self._pipeline.set_style(self._feed.status().style)
         except Exception as exc:  # model missing/corrupt: cannot protect, show error card
             log.exception("cannot start the face detector")
             self.exit_code = 2
@@ -357,7 +281,7 @@ class Engine:
 
     def _step(self) -> None:
         """One turn of the worker: a card (paused, error, waiting for the camera) or one frame."""
-        if self._status.state in (EngineState.PAUSED, EngineState.ERROR) or self._pipeline is None:
+        if self._feed.status().state in (EngineState.PAUSED, EngineState.ERROR) or self._pipeline is None:
             self._publish_card()
             self._sleep_frame()
             return
@@ -381,8 +305,8 @@ class Engine:
         if frame is None:
             return
         camera = str(getattr(self._source, "description", ""))  # its measured rate comes later
-        if camera != self._status.camera:
-            self._set(camera=camera)
+        if camera != self._feed.status().camera:
+            self._feed.set(camera=camera)
         published = self._pipeline.process(frame)
         self._publish(published)
         self._note_frame(published)
@@ -400,9 +324,9 @@ class Engine:
                 case SetStyle(style):
                     self._apply_style(style)
                 case SetRecording(on):
-                    self._set_recording(on)
+                    self._outputs.set_recording(on)
                 case SetPreview(on):
-                    self._set_preview(on)
+                    self._outputs.set_preview(on)
                 case SetKeepMe(on):
                     self._keep_me(lambda pipeline: pipeline.set_keep_me(on),
                                   KeepState.WAITING if on else KeepState.OFF)
@@ -413,7 +337,7 @@ class Engine:
     def _happen(self, happening: Happening, event: EngineEvent | None = None, **changes: object) -> None:
         """Feed ``happening`` to the table (``lifecycle.transition``), carry out its effects in
         order, then publish the new state (with ``event`` as the news, if any)."""
-        before = self._status.state
+        before = self._feed.status().state
         state, effects = transition(before, happening)
         for effect in effects:
             self._carry_out(effect)
@@ -422,11 +346,11 @@ class Engine:
         if state in (EngineState.PAUSED, EngineState.NO_CAMERA):
             changes.update(faces=0, fps=0.0)
         if event is not None:
-            self._report(event, state=state, **changes)
+            self._feed.report(event, state=state, **changes)
         elif state is not before:
-            self._set(state=state, message="", **changes)  # a new state: old news cleared
+            self._feed.set(state=state, message="", **changes)  # a new state: old news cleared
         elif changes:
-            self._set(**changes)
+            self._feed.set(**changes)
 
     def _carry_out(self, effect: Effect) -> None:
         if effect is Effect.CLOSE_CAMERA:
@@ -448,28 +372,7 @@ class Engine:
             except ValueError as exc:
                 log.warning("%s", exc)
                 return
-        self._set(style=style)
-
-    def _set_recording(self, on: bool) -> None:
-        if on and self._recorder is None:
-            if self._parts.open_recorder is None:
-                self._report(RecordingFailed("Recording is not available"))
-                return
-            try:
-                self._recorder = self._parts.open_recorder()
-            except Exception as exc:
-                log.error("cannot start recording: %s", exc)
-                self._report(RecordingFailed(f"Recording failed: {exc}"))
-                return
-            self._recording_since = self._clock()
-            self._set(recording=True, recording_seconds=0.0,
-                      recording_path=str(getattr(self._recorder, "path", "")) or None)
-            log.info("recording started: %s", self._status.recording_path)
-        elif not on and self._recorder is not None:
-            self._close_sink(self._recorder)
-            log.info("recording stopped: %s", self._status.recording_path)
-            self._recorder = None
-            self._set(recording=False, recording_seconds=0.0)
+        self._feed.set(style=style)
 
     def _keep_me(self, apply: Callable[[Pipeline], None], state: KeepState) -> None:
         if self._pipeline is None:
@@ -479,20 +382,7 @@ class Engine:
         except AttributeError:
             log.warning("this pipeline cannot keep anyone visible")
             return
-        self._set(keep_me=state)
-
-    def _set_preview(self, on: bool) -> None:
-        if on and self._preview is None and self._parts.open_preview is not None:
-            try:
-                self._preview = self._parts.open_preview()
-            except Exception as exc:
-                log.error("cannot open the preview: %s", exc)
-                self._report(PreviewFailed(f"Preview failed: {exc}"))
-                return
-        elif not on and self._preview is not None:
-            self._close_sink(self._preview)
-            self._preview = None
-        self._set(preview=self._preview is not None)
+        self._feed.set(keep_me=state)
 
     # source
     def _open_source(self) -> bool:
@@ -502,7 +392,8 @@ class Engine:
             self._source = self._parts.open_source()
         except SourceError as exc:
             # said once per outage, not at every retry (the tray shows it meanwhile)
-            said = self._status.state is EngineState.NO_CAMERA and self._status.message == str(exc)
+            status = self._feed.status()
+            said = status.state is EngineState.NO_CAMERA and status.message == str(exc)
             log.log(logging.DEBUG if said else logging.WARNING, "cannot open camera: %s", exc)
             self._happen(CameraFailed(), CameraLost(str(exc)))
             return False
@@ -518,71 +409,19 @@ class Engine:
             self._source = None
             self._last_frame_t = None
 
-    # publishing
+    # publishing and pacing
     def _publish_card(self) -> None:
         """The placeholder card of the current state (with the message when it says what is wrong)."""
-        state = self._status.state
-        message = self._status.message if state in (EngineState.ERROR, EngineState.NO_CAMERA) else ""
-        self._publish(replace(self._parts.placeholders.card(state, message), t=self._clock()))
+        status = self._feed.status()
+        message = status.message if status.state in (EngineState.ERROR, EngineState.NO_CAMERA) else ""
+        self._publish(replace(self._parts.placeholders.card(status.state, message), t=self._clock()))
 
     def _publish(self, frame: PublishedFrame) -> None:
-        if self._output_retry.waiting and self._output_retry.due():
-            self._reopen_output()
-        sinks = list(self._outputs)
-        if self._preview is not None:
-            sinks.append(self._preview)
-        if self._recorder is not None:
-            sinks.append(self._recorder)
-        for sink in sinks:
-            try:
-                sink.send(frame)
-            except Exception as exc:
-                self._sink_failed(sink, exc)
+        self._outputs.publish(frame)
         self._last_publish = self._clock()
-        with self._lock:
-            self._status = replace(self._status, frames_published=self._status.frames_published + 1)
-        self._maybe_emit_periodic()
-
-    def _sink_failed(self, sink: FrameSink, exc: Exception) -> None:
-        name = getattr(sink, "name", type(sink).__name__)
-        log.error("%s failed: %s", name, exc)
-        self._close_sink(sink)
-        if sink is self._recorder:
-            self._recorder = None
-            self._report(RecordingFailed(f"Recording stopped: {exc}"), recording=False)
-        elif sink is self._preview:
-            self._preview = None
-            self._report(PreviewClosed(f"Preview closed: {exc}"), preview=False)
-        else:
-            self._outputs = [s for s in self._outputs if s is not sink]
-            if self._parts.reopen_output is not None:
-                self._schedule_output_retry(OutputLost(f"{name} stopped: {exc}; retrying"))
-            else:
-                self._report(OutputLost(f"{name} stopped: {exc}"))
-
-    def _schedule_output_retry(self, event: OutputLost) -> None:
-        self._output_retry.failed()
-        self._report(event)
-
-    def _reopen_output(self) -> None:
-        """The virtual camera failed (device busy or removed): open it again, with backoff."""
-        assert self._parts.reopen_output is not None
-        try:
-            sink = self._parts.reopen_output()
-        except Exception as exc:  # still unavailable: say why, try later
-            log.warning("virtual camera still unavailable: %s", exc)
-            self._schedule_output_retry(OutputLost(f"Virtual camera unavailable, retrying: {str(exc).splitlines()[0]}"))
-            return
-        log.info("virtual camera back: %s", getattr(sink, "name", sink))
-        self._outputs.append(sink)
-        self._output_retry.reset()
-        self._set(message="")
-
-    def _close_sink(self, sink: FrameSink) -> None:
-        try:
-            sink.close()
-        except Exception:
-            log.exception("closing %s failed", getattr(sink, "name", sink))
+        self._feed.count_frame()
+        if self._feed.periodic_due():
+            self._emit_periodic()
 
     def _note_frame(self, published: PublishedFrame) -> None:
         if self._last_frame_t is not None:
@@ -592,14 +431,15 @@ class Engine:
                 self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
         self._last_frame_t = published.t
         faces = len(published.regions)
-        keep = published.keep.state if published.keep is not None else self._status.keep_me
+        status = self._feed.status()
+        keep = published.keep.state if published.keep is not None else status.keep_me
         if published.keep is not None and published.keep.picked:
-            self._report(MePicked("Keep me visible: the face in the middle is shown, everyone else stays "
-                                  "covered. Not you? Choose \"That's me\" again"))
-        if self._status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
+            self._feed.report(MePicked("Keep me visible: the face in the middle is shown, everyone else stays "
+                                       "covered. Not you? Choose \"That's me\" again"))
+        if status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
             self._happen(FrameProtected(), faces=faces, fps=self._fps_ema, keep_me=keep)
-        elif self._status.faces != faces or self._status.keep_me is not keep:  # keep the message
-            self._set(faces=faces, keep_me=keep)
+        elif status.faces != faces or status.keep_me is not keep:  # keep the message
+            self._feed.set(faces=faces, keep_me=keep)
 
     def _sleep_frame(self) -> None:
         due = self._last_publish + 1.0 / self._parts.fps
@@ -607,53 +447,25 @@ class Engine:
         if delay > 0:
             self._sleep(min(delay, 0.1))
 
-    # status
-    def _report(self, event: EngineEvent, **changes: object) -> None:
-        """News for the user: the event, and its message for people."""
-        self._set(message=event.message, event=event, **changes)
-
-    def _set(self, **changes: object) -> None:
-        """Change the status and tell subscribers. A new message without an event clears the event
-        (news comes through ``_report``)."""
-        if "message" in changes and "event" not in changes and changes["message"] != self._status.message:
-            changes["event"] = None
-        with self._lock:
-            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
-            status, subscribers = self._status, list(self._subscribers)
-        self._emit(status, subscribers)
-
-    def _maybe_emit_periodic(self) -> None:
-        now = self._clock()
-        if now - self._last_status_emit < 1.0:
-            return
+    def _emit_periodic(self) -> None:
         changes: dict[str, object] = {"fps": round(self._fps_ema, 1)}
         watch = getattr(self._pipeline, "watch", None)  # audit.watch.LeakWatch, when switched on
         if watch is not None:
             changes.update(leak_watch=watch.summary, leaks_found=watch.found)
-        if self._recorder is not None:
-            changes["recording_seconds"] = now - self._recording_since
-        self._set(**changes)
+        seconds = self._outputs.recording_seconds()
+        if seconds is not None:
+            changes["recording_seconds"] = seconds
+        self._feed.set(**changes)
 
-    def _emit(self, status: EngineStatus, subscribers: list[Callable[[EngineStatus], None]]) -> None:
-        self._last_status_emit = self._clock()
-        for callback in subscribers:
-            try:
-                callback(status)
-            except Exception:
-                log.exception("status subscriber failed")
-
+    # the way out
     def _shutdown(self) -> None:
         self._close_source()
-        if self._recorder is not None:
-            self._set_recording(False)
-        if self._preview is not None:
-            self._set_preview(False)
-        for sink in self._outputs:
-            self._close_sink(sink)
-        self._outputs = []
-        self._close_pipeline()
-        self._set(state=EngineState.STOPPED)
-        self._done.set()
+        try:
+            self._outputs.close()
+        finally:
+            self._close_pipeline()
+            self._feed.set(state=EngineState.STOPPED)
+            self._done.set()
 
     def _close_pipeline(self) -> None:
         if self._pipeline is not None:

@@ -49,10 +49,10 @@ import platformdirs
 
 from faceblur_cam.config import APP_DIR_NAME
 from faceblur_cam.errors import UserError
+from faceblur_cam.remote import WORDS
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("show", "pause", "resume", "keep-me-on", "keep-me-off", "keep-me-pick")
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"  # Windows only: port and token
 SOCKET_NAME = "control.sock"  # POSIX
@@ -181,7 +181,7 @@ class InstanceLock:
                     known = hmac.compare_digest(token, self._token) and len(words) == 2
                 else:
                     command, known = (words or [""])[0], len(words) == 1
-                if not known or command not in COMMANDS:
+                if not known or command not in WORDS:
                     conn.sendall(b"unknown\n")
                     return
                 log.info("another launch asked to %s", command)

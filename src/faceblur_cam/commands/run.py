@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from faceblur_cam.config import STYLES, Config, load_config, parse_source, warnings_for
@@ -162,32 +162,41 @@ def waiting_for_setup_message(hint: str) -> str:
             "terminal: faceblur-cam setup --apply")
 
 
-def open_outputs(config: Config, from_desktop: bool = False) -> list[FrameSink]:
+@dataclass(frozen=True)
+class StartOutputs:
+    """The virtual camera at start: open (``vcam``), missing but waited for (``vcam_missing``:
+    launched from the desktop, the engine publishes to it once it appears), or neither."""
+
+    vcam: FrameSink | None = None
+    vcam_missing: bool = False
+
+
+def open_outputs(config: Config, from_desktop: bool = False) -> StartOutputs:
     """The virtual camera; without one, say how to get it and fall back to the preview.
 
-    ``from_desktop``: a missing device is not fatal; a ``PendingVirtualCamera`` takes its place
-    (it publishes to the device once it appears) and the tray offers to set it up."""
+    ``from_desktop``: a missing device is not fatal; the engine waits for it (it publishes to the
+    device once it appears) and the tray offers to set it up."""
     from faceblur_cam.app import open_virtual_camera
-    from faceblur_cam.sinks.vcam import NoVirtualCamera, PendingVirtualCamera
+    from faceblur_cam.sinks.vcam import NoVirtualCamera
 
     if not config.output.virtual_camera:
-        return []
+        return StartOutputs()
     try:
         sink = open_virtual_camera(config)
         say_notice(sink)
-        return [sink]
+        return StartOutputs(vcam=sink)
     except NoVirtualCamera as exc:
         plan = when_no_virtual_camera(config, from_desktop)
         if plan is NoDevicePlan.PREVIEW_ONLY:
             print(f"faceblur-cam: {exc}\n\nContinuing with the preview window only.", file=sys.stderr)
-            return []
+            return StartOutputs()
         if plan is NoDevicePlan.WAIT_FOR_SETUP:
             from faceblur_cam.tray.backend import notify_without_tray
 
             line = waiting_for_setup_message(str(exc))
             log.warning("no virtual camera yet: %s", line)
             notify_without_tray("FaceBlur Cam needs its virtual camera", line)
-            return [PendingVirtualCamera(lambda: open_virtual_camera(config))]
+            return StartOutputs(vcam_missing=True)
         raise UserError(
             f"{exc}\n\nTo see the protected picture without a virtual camera, run: "
             "faceblur-cam run --no-virtual-camera --preview"
@@ -204,8 +213,8 @@ def say_notice(sink: FrameSink) -> None:
 
 
 def run_live(args: argparse.Namespace) -> int:
-    from faceblur_cam.app import build_engine
-    from faceblur_cam.recording_choice import RecordingChoice
+    from faceblur_cam.app import build_live_app
+    from faceblur_cam.remote import RemoteCommand
 
     config = config_from_args(args)
     check_source(config.camera.source)
@@ -223,14 +232,11 @@ def run_live(args: argparse.Namespace) -> int:
 
             notify_without_tray("FaceBlur Cam cannot start", str(exc))
         raise
-    record_only = not outputs and not config.output.preview
+    record_only = outputs.vcam is None and not outputs.vcam_missing and not config.output.preview
     if record_only and not args.record:
         raise UserError("nothing to publish to: enable the virtual camera or add --preview or --record")
-    recording = RecordingChoice(config.recording)  # the tray may change its microphone and voice
-    from faceblur_cam.sources.camera_choice import choice_for
-
-    camera = choice_for(parse_source(config.camera.device or config.camera.source))  # the tray may change it
-    engine = build_engine(config, outputs, recording=recording, camera=camera)
+    app = build_live_app(config, outputs.vcam, outputs.vcam_missing)
+    engine = app.engine
     engine.subscribe(_log_status_changes())
     if record_only:
         engine.subscribe(_quit_when_recording_ends(engine))
@@ -241,19 +247,15 @@ def run_live(args: argparse.Namespace) -> int:
         engine.start_recording()
     if config.output.preview:
         engine.set_preview(True)
-    actions = {"show": lambda: engine.set_preview(True), "pause": engine.pause, "resume": engine.resume,
-               "keep-me-on": lambda: engine.set_keep_me(True), "keep-me-off": lambda: engine.set_keep_me(False),
-               "keep-me-pick": engine.pick_me}
-    instance.serve(lambda command: actions[command]())
+    instance.serve(lambda word: engine.send(RemoteCommand(word).command))
     if args.no_tray:
         return run_headless(engine)
-    from faceblur_cam.sinks.vcam import PendingVirtualCamera
     from faceblur_cam.tray import run_tray
 
-    pending = next((sink for sink in outputs if isinstance(sink, PendingVirtualCamera)), None)
-    notice = next((getattr(sink, "notice", None) for sink in outputs if getattr(sink, "notice", None)), None)
-    return run_tray(engine, config, at_login=args.at_login, headless=run_headless, pending_vcam=pending,
-                    recording=recording, camera=camera, output_notice=notice)
+    notice = getattr(outputs.vcam, "notice", None)
+    vcam_ready = None if app.vcam_appeared is None else app.vcam_appeared.is_set
+    return run_tray(engine, config, at_login=args.at_login, headless=run_headless, vcam_ready=vcam_ready,
+                    recording=app.recording, camera=app.camera, output_notice=notice)
 
 
 def claim_instance() -> InstanceLock | None:

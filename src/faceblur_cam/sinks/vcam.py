@@ -7,14 +7,12 @@ own with ``pyvirtualcam.register_backend`` and pass its name as ``backend``.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from faceblur_cam import platform
 from faceblur_cam.errors import UserError
 from faceblur_cam.frames import PublishedFrame
-from faceblur_cam.sinks import FrameSink, SinkError
+from faceblur_cam.sinks import SinkError
 
 if TYPE_CHECKING:
     import pyvirtualcam
@@ -82,7 +80,6 @@ class VirtualCameraSink:
         self._cam.close()
 
 
-
 def _open_first(choices: list[OutputChoice], wh: tuple[int, int], fps: float,
                 label: str) -> tuple[pyvirtualcam.Camera, str | None]:
     """Open the first choice that works; returns the camera and that choice's notice. Raises
@@ -104,44 +101,3 @@ def _open_first(choices: list[OutputChoice], wh: tuple[int, int], fps: float,
             continue
         return cam, choice.notice
     raise NoVirtualCamera(platform.explain_output_error(None, label, RuntimeError("; ".join(errors))))
-
-
-class PendingVirtualCamera:
-    """The virtual camera of a launch from the desktop before it is set up.
-
-    Frames go nowhere until the device appears, then to it: ``open_real`` (raising
-    ``NoVirtualCamera`` while the device is missing) is tried every ``retry_s`` seconds of frame
-    time, on the engine's worker thread. ``opened`` (an Event, for any thread) tells the tray.
-    Once open, a failure of the real camera raises like any output's, and the engine handles it
-    (output lost, reopened with backoff).
-    """
-
-    def __init__(self, open_real: Callable[[], FrameSink], retry_s: float = 2.0):
-        self.name = "virtual camera (not set up yet)"
-        self.opened = threading.Event()
-        self._open_real = open_real
-        self._retry_s = retry_s
-        self._real: FrameSink | None = None
-        self._next_try: float | None = None
-
-    def send(self, frame: PublishedFrame) -> None:
-        if self._real is None:
-            if self._next_try is not None and frame.t < self._next_try:
-                return
-            self._next_try = frame.t + self._retry_s
-            try:
-                self._real = self._open_real()
-            except NoVirtualCamera as exc:
-                log.debug("virtual camera still missing: %s", str(exc).splitlines()[0])
-                return
-            self.name = getattr(self._real, "name", "virtual camera")
-            self.opened.set()
-            log.info("the virtual camera appeared: publishing to it")
-            notice = getattr(self._real, "notice", None)
-            if notice:
-                log.warning("%s", notice)
-        self._real.send(frame)
-
-    def close(self) -> None:
-        if self._real is not None:
-            self._real.close()

@@ -17,7 +17,6 @@ from faceblur_cam.config import Config
 from faceblur_cam.engine import Engine
 from faceblur_cam.errors import UserError
 from faceblur_cam.recording_choice import RecordingChoice
-from faceblur_cam.sinks.vcam import PendingVirtualCamera
 from faceblur_cam.sources.camera_choice import CameraChoice
 from faceblur_cam.tray.actions import TrayActions
 from faceblur_cam.tray.backend import (
@@ -36,13 +35,14 @@ AT_LOGIN_POLL_S = 3.0
 
 
 def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
-             headless: Callable[[Engine], int], pending_vcam: PendingVirtualCamera | None = None,
+             headless: Callable[[Engine], int], vcam_ready: Callable[[], bool] | None = None,
              recording: RecordingChoice | None = None, camera: CameraChoice | None = None,
              output_notice: str | None = None) -> int:
     """Show the tray icon until Quit; returns the exit code. ``engine`` is already started.
 
-    ``pending_vcam``: the virtual camera is not set up yet; until it is, the icon shows its error
-    state and the menu offers to set it up.
+    ``vcam_ready``: given when the virtual camera was not set up at start; until it returns True
+    (the engine publishes to the device), the icon shows its error state and the menu offers to
+    set it up.
     ``recording``: what the engine's recordings start with; the menu changes its microphone and
     voice (absent: no sound menu). ``camera``: the camera the engine opens; the Camera menu
     changes it (absent: no Camera menu).
@@ -63,7 +63,7 @@ def run_tray(engine: Engine, config: Config, *, at_login: bool = False,
                             f"{exc}\nFaceBlur Cam keeps protecting your camera; "
                             "log out and in again to get the tray icon.")
         return headless(engine)
-    return _run_icon(backend, engine, config, pending_vcam, recording, camera, output_notice)
+    return _run_icon(backend, engine, config, vcam_ready, recording, camera, output_notice)
 
 
 def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] = load_backend,
@@ -93,7 +93,7 @@ def wait_for_tray(timeout: float, poll: float, load: Callable[[], TrayBackend] =
         sleep(poll)
 
 
-def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam: PendingVirtualCamera | None,
+def _run_icon(backend: TrayBackend, engine: Engine, config: Config, vcam_ready: Callable[[], bool] | None,
               recording: RecordingChoice | None, camera: CameraChoice | None = None,
               output_notice: str | None = None) -> int:
     from faceblur_cam import platform
@@ -111,7 +111,7 @@ def _run_icon(backend: TrayBackend, engine: Engine, config: Config, pending_vcam
         if icon is not None:
             backend.call_on_main(functools.partial(icon.notify, message))
 
-    setup = None if pending_vcam is None else VcamSetup(pending_vcam.opened.is_set, config.output.label)
+    setup = None if vcam_ready is None else VcamSetup(vcam_ready, config.output.label)
     actions = TrayActions(engine, autostart=_autostart_or_none(),
                           folder=recordings_folder(config.recording.folder),
                           open_folder=platform.open_folder, notify=notify, on_quit=stop, vcam_setup=setup,

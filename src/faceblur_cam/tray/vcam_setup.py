@@ -5,7 +5,7 @@ is no terminal to print ``faceblur-cam setup``'s instructions to. The tray then 
 icon and a "Set up the virtual camera..." item; choosing it runs ``faceblur-cam setup --apply``
 in the background (it asks for the password through pkexec: there is no terminal for sudo) and
 says in a notification how it went. The device is published to as soon as it appears (see
-``sinks.vcam.PendingVirtualCamera``).
+``outputs.Outputs``: it waits for the missing device with the backoff it reopens a failed one with).
 
 Thread rules: ``needed`` is read from any thread; ``start`` runs on the tray thread and returns
 at once, the setup runs on its own thread (at most one at a time) and ``notify`` is called from
