@@ -15,7 +15,7 @@ import pytest
 from judge import COVERED, region_coverage
 
 from faceblur_cam.app import build_pipeline
-from faceblur_cam.audit.watch import LeakWatch, WatchedDetect, WatchedPipeline
+from faceblur_cam.audit.watch import LeakWatch, WatchConfig, WatchedDetect, WatchedPipeline
 from faceblur_cam.cli import build_parser
 from faceblur_cam.commands.run import config_from_args
 from faceblur_cam.config import Config
@@ -92,6 +92,29 @@ def test_in_real_time_the_watch_covers_the_missed_face_while_frames_flow(photo):
             time.sleep(max(0.0, restart + i / 30 - time.monotonic()))
             published = pipeline.process(CapturedFrame(image.copy(), covered_at + i / 30, 10_000 + i))
             assert min(region_coverage(published, boxes)) >= COVERED, f"shown again {i / 30:.2f} s later"
+    finally:
+        pipeline.close()
+
+
+def test_a_starved_watch_keeps_its_last_finds_covered(photo):
+    """The watch's thread gets no turn after its first look (a machine so busy that the nice-19
+    thread waits seconds; here: one look, then its rate limit): the faces only it saw stay
+    covered past the tracker's half-second hold, because its newest look is handed over again."""
+    image, boxes = photo
+    watch = LeakWatch(load_yunet(), WatchConfig(max_rate=0.01))  # one look, then 100 s of waiting
+    pipeline = WatchedPipeline(skip_every_face, watch)
+    try:
+        start = time.monotonic()
+        pipeline.process(CapturedFrame(image.copy(), 0.0, 0))
+        assert wait_for(lambda: watch.checked >= 1)
+        for i in range(1, 10_000):
+            t = time.monotonic() - start
+            published = pipeline.process(CapturedFrame(image.copy(), t, i))
+            assert min(region_coverage(published, boxes)) >= COVERED, f"shown again at {t:.2f} s"
+            if t > 2.5 and i > 30:  # well past the hold, on a fast or a slow machine
+                break
+            time.sleep(1 / 30)
+        assert watch.checked == 1, "the watch looked again: this test did not starve it"
     finally:
         pipeline.close()
 

@@ -3,9 +3,10 @@
 Thread rules: ``offer`` (worker thread, once per published frame) only stores a reference to the
 newest published frame and the camera picture it came from (never a copy, never waits); the
 watch's own thread, at the lowest priority the OS gives and at most ``max_rate`` times a second,
-looks at the newest offered pair; ``take`` (worker thread, inside detection) hands over and
-forgets what it saw, so the tracker covers it from the next published frame on. Nothing about a
-face is kept beyond that hand-over: no image, only the count and the time of each find (logged).
+looks at the newest offered pair; ``take`` (worker thread, inside detection) hands over what it
+saw, so the tracker covers it from the next published frame on; the boxes of the newest look are
+kept until the next look (handed over again when the watch is starved of CPU). Nothing else about
+a face is kept: no image, only the count and the time of each find (logged).
 ``close`` stops and joins the thread.
 
 What is handed over: every face YuNet sees on the camera picture, covered or not, except the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,7 @@ class WatchConfig:
     min_face_px: float = 16.0
     detail_min: float = DETAIL_MIN
     max_rate: float = 10.0  # looks per second at most (fewer when the machine is busy)
+    restate_s: float = 0.4  # no new look for this long: the last look's faces are handed over again
 
 
 class LeakWatch:
@@ -66,6 +69,8 @@ class LeakWatch:
         self._stop = threading.Event()
         self._newest: tuple[PublishedFrame, np.ndarray] | None = None
         self._finds: list[Detections] = []
+        self._latest = Detections.empty()  # what the newest look saw (empty: nothing, or not looked yet)
+        self._handed_at = 0.0  # when a look's faces were last handed over (monotonic)
         self._thread = threading.Thread(target=self._run, name="faceblur-leak-watch", daemon=True)
         self._thread.start()
 
@@ -82,8 +87,17 @@ class LeakWatch:
         self._wake.set()
 
     def take(self) -> Detections:
+        """What the watch saw since the last call. When it has not looked for ``restate_s`` (a busy
+        machine starves its low-priority thread), what its newest look saw is handed over again:
+        the tracker holds a face only half a second, and a face only the watch sees would
+        otherwise show again until the watch gets its next turn."""
+        now = time.monotonic()
         with self._lock:
             finds, self._finds = self._finds, []
+            if not finds and len(self._latest) and now - self._handed_at >= self.config.restate_s:
+                finds = [self._latest]
+            if finds:
+                self._handed_at = now
         return Detections.concat(finds)
 
     def close(self) -> None:
@@ -123,9 +137,11 @@ class LeakWatch:
                 log.exception("leak watch: the check failed")
                 continue
             self.checked += 1
-            if len(seen):
-                with self._lock:
+            with self._lock:
+                self._latest = seen
+                if len(seen):
                     self._finds.append(seen)
+                    self._handed_at = time.monotonic()
             if len(leaks):
                 self.found += len(leaks)
                 for box in leaks.to_xywh():
