@@ -29,8 +29,8 @@ import numpy as np
 
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.media_info import AudioTrack
+from faceblur_cam.recording.encoders import BT601, NO_FINGERPRINTS, NO_WINDOW, Encoder, find_encoder
 from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.encoders import BT601, NO_FINGERPRINTS, NO_WINDOW, Encoder, find_encoder
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class EncodedVideoFile:
 
     def _keep_whole_fragments(self) -> None:
         """After a failure (a full disk): cut the fragment ffmpeg could not finish, so the file plays."""
-        from faceblur_cam.sinks.recorder import trim_to_whole_fragments
+        from faceblur_cam.recording.recorder import trim_to_whole_fragments
 
         if self.muxer in ("mp4", "mov") and self.path.exists():
             trim_to_whole_fragments(self.path)

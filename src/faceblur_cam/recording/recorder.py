@@ -43,8 +43,7 @@ import platformdirs
 
 from faceblur_cam import APP_NAME
 from faceblur_cam.frames import PublishedFrame
-from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.encoders import (
+from faceblur_cam.recording.encoders import (
     BELOW_NORMAL,
     NO_WINDOW,
     Encoder,
@@ -52,7 +51,8 @@ from faceblur_cam.sinks.encoders import (
     find_encoder,
     lower_priority,
 )
-from faceblur_cam.sinks.sound_track import SoundTrackWriter
+from faceblur_cam.recording.sound_track import SoundTrackWriter
+from faceblur_cam.sinks import SinkError
 from faceblur_cam.sources.microphone import SAMPLE_RATE, SOUND_SUPPORTED, Microphone, MicrophoneUnavailable
 from faceblur_cam.voice import VoiceDisguise, has_rubberband
 
