@@ -26,13 +26,10 @@ import numpy as np
 import pytest
 
 from faceblur_cam.frames import FrameKind, PublishedFrame
-from faceblur_cam.recording.encoders import Encoder, EncoderMissing, find_encoder, find_ffmpeg
-from faceblur_cam.recording.recorder import (
-    Mp4Recorder,
-    SlotClock,
-    encoder_available,
-    new_recording_path,
-)
+from faceblur_cam.recording.encoders import Encoder, EncoderMissing, encoder_available, find_encoder, find_ffmpeg
+from faceblur_cam.recording.files import new_recording_path
+from faceblur_cam.recording.recorder import Mp4Recorder
+from faceblur_cam.recording.slot_clock import SlotClock
 from faceblur_cam.sinks import SinkError
 
 WH = (160, 120)
