@@ -141,3 +141,22 @@ def test_an_ffmpeg_that_cannot_start_is_a_sink_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-ffmpeg"
     with pytest.raises(SinkError, match=f"cannot start the video encoder \\({missing}\\)"):
         FfmpegChild([str(missing), "-version"], "nothing", thread_name=THREAD)
+
+
+def test_a_recorder_failing_part_way_through_starting_leaves_no_ffmpeg_and_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its ffmpeg has started when its threads fail to: the recorder's ExitStack kills it."""
+    from faceblur_cam.recording.recorder import Mp4Recorder
+
+    pids: list[int] = []
+
+    def no_threads(recorder: Mp4Recorder) -> None:
+        pids.append(recorder.pid)
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(Mp4Recorder, "_start_threads", no_threads)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        Mp4Recorder.in_folder(tmp_path, WH, 30)
+    assert len(pids) == 1 and process_left(pids[0]) is None, "ffmpeg was left behind"
+    assert list(tmp_path.iterdir()) == []  # the reserved file is removed too
+    assert reader_threads() == [] and not [t for t in threading.enumerate() if t.name == "faceblur-rec-log"]
