@@ -190,7 +190,10 @@ class FfmpegChild:
         if self._reader.ident is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=READER_JOIN_S)
         if not self._reader.is_alive() and self._proc.stderr is not None:
-            self._proc.stderr.close()
+            try:
+                self._proc.stderr.close()
+            except (OSError, ValueError):  # the feeder's thread and the owner's both got here
+                pass
         return code
 
     def _read_errors(self) -> None:
