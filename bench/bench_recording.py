@@ -27,7 +27,9 @@ import cv2
 from evaluate import eval_dir  # bench/ is the script's folder, so on sys.path
 
 from faceblur_cam.frames import FrameKind, PublishedFrame
-from faceblur_cam.sinks.recorder import Mp4Recorder, encoder_available, new_recording_path
+from faceblur_cam.recording.encoders import encoder_available
+from faceblur_cam.recording.files import new_recording_path
+from faceblur_cam.recording.recorder import Mp4Recorder
 from faceblur_cam.sources.files import list_images, read_image
 
 WH = (1280, 720)

@@ -210,7 +210,7 @@ def test_recording_has_no_encoder_tag_and_no_x264_options(tmp_path: Path) -> Non
     import numpy as np
 
     from faceblur_cam.frames import FrameKind, PublishedFrame
-    from faceblur_cam.sinks.recorder import Mp4Recorder
+    from faceblur_cam.recording.recorder import Mp4Recorder
 
     recorder = Mp4Recorder.in_folder(tmp_path, (160, 120), 30)
     for k in range(40):

@@ -26,14 +26,11 @@ import numpy as np
 import pytest
 
 from faceblur_cam.frames import FrameKind, PublishedFrame
+from faceblur_cam.recording.encoders import Encoder, EncoderMissing, encoder_available, find_encoder, find_ffmpeg
+from faceblur_cam.recording.files import new_recording_path
+from faceblur_cam.recording.recorder import Mp4Recorder
+from faceblur_cam.recording.slot_clock import SlotClock
 from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.encoders import Encoder, EncoderMissing, find_encoder, find_ffmpeg
-from faceblur_cam.sinks.recorder import (
-    Mp4Recorder,
-    SlotClock,
-    encoder_available,
-    new_recording_path,
-)
 
 WH = (160, 120)
 needs_ffprobe = pytest.mark.skipif(
@@ -240,7 +237,7 @@ def test_file_names_are_timestamped_and_never_overwrite(tmp_path: Path) -> None:
 def test_send_never_waits_for_a_stuck_encoder_and_counts_drops(tmp_path: Path, caplog) -> None:
     """With ffmpeg frozen (SIGSTOP) the pipe and the queue fill up; ``send`` still returns at
     once, drops are counted and logged, and the dropped slots are held so the length is right."""
-    caplog.set_level(logging.WARNING, "faceblur_cam.sinks.recorder")
+    caplog.set_level(logging.WARNING, "faceblur_cam.recording.recorder")
     recorder = Mp4Recorder.in_folder(tmp_path, WH, 30)
     os.kill(recorder.pid, signal.SIGSTOP)
     try:
@@ -341,7 +338,7 @@ def test_without_h264_it_falls_back_to_mp4v_with_a_warning(tmp_path: Path, caplo
         f"else exec '{real}' \"$@\"; fi\n"
     )
     wrapper.chmod(0o755)
-    caplog.set_level(logging.WARNING, "faceblur_cam.sinks.encoders")
+    caplog.set_level(logging.WARNING, "faceblur_cam.recording.encoders")
 
     encoder = find_encoder(str(wrapper))
     assert encoder.codec == "mpeg4" and not encoder.h264

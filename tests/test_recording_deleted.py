@@ -20,8 +20,8 @@ from test_recorder import WH, published
 
 from faceblur_cam.config import CameraConfig, Config, RecordingConfig
 from faceblur_cam.engine import EngineState, EngineStatus, RecordingFailed
+from faceblur_cam.recording.recorder import FILE_CHECK_INTERVAL_S, Mp4Recorder
 from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.recorder import FILE_CHECK_INTERVAL_S, Mp4Recorder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Windows does not let an open file be deleted")
 
@@ -37,7 +37,7 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
 def test_a_deleted_folder_fails_the_next_check_with_a_message(tmp_path: Path, caplog) -> None:
     folder = tmp_path / "Videos" / "FaceBlur Cam"
     recorder = Mp4Recorder.in_folder(folder, WH, 30)
-    caplog.set_level(logging.INFO, logger="faceblur_cam.sinks.recorder")
+    caplog.set_level(logging.INFO, logger="faceblur_cam.recording.recorder")
     for k in range(10):
         recorder.send(published(k, k / 30))
     wait_for(lambda: recorder.frames_written > 0, 60, "the first frames to be written")
@@ -57,7 +57,7 @@ def test_a_deleted_folder_fails_the_next_check_with_a_message(tmp_path: Path, ca
 
 def test_a_deleted_file_found_when_stopping_is_not_called_saved(tmp_path: Path, caplog) -> None:
     recorder = Mp4Recorder.in_folder(tmp_path, WH, 30)
-    caplog.set_level(logging.INFO, logger="faceblur_cam.sinks.recorder")
+    caplog.set_level(logging.INFO, logger="faceblur_cam.recording.recorder")
     for k in range(5):
         recorder.send(published(k, k / 30))
     wait_for(lambda: recorder.frames_written > 0, 60, "the first frames to be written")
@@ -69,7 +69,7 @@ def test_a_deleted_file_found_when_stopping_is_not_called_saved(tmp_path: Path, 
 
 def test_a_recording_left_alone_is_saved_and_checked_all_along(tmp_path: Path, caplog) -> None:
     recorder = Mp4Recorder.in_folder(tmp_path, WH, 30)
-    caplog.set_level(logging.INFO, logger="faceblur_cam.sinks.recorder")
+    caplog.set_level(logging.INFO, logger="faceblur_cam.recording.recorder")
     for k in range(60):  # 2 s of capture time: four checks
         recorder.send(published(k, k / 30))
     recorder.close()

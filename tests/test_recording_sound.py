@@ -82,7 +82,8 @@ def envelope(sound: np.ndarray, window: int = 48) -> np.ndarray:
 @pytest.mark.parametrize("disguise", [False, True])
 def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer, disguise: bool) -> None:
     from faceblur_cam.frames import FrameKind, PublishedFrame
-    from faceblur_cam.sinks.recorder import Mp4Recorder, open_microphone
+    from faceblur_cam.recording.recorder import Mp4Recorder
+    from faceblur_cam.recording.sound_track import open_microphone
     from faceblur_cam.voice import VoiceDisguise
 
     microphone = open_microphone("default")
@@ -300,7 +301,7 @@ def test_a_microphone_that_appears_after_start_is_found(tmp_path_factory: pytest
     later must still be found when a recording opens the microphone."""
     import sounddevice as sd
 
-    from faceblur_cam.sinks.recorder import open_microphone
+    from faceblur_cam.recording.sound_track import open_microphone
 
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/native")
     sd._terminate()

@@ -26,7 +26,7 @@ from pulse_server import RATE, PulseServer
 from test_recording_sound import beep, duration_of, envelope, ffmpeg, onsets, sound_of
 from test_recording_sound import pulse as pulse  # noqa: F401  (a fixture)
 
-from faceblur_cam.sinks.recorder import Mp4Recorder
+from faceblur_cam.recording.recorder import Mp4Recorder
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(p) for p in ("pulseaudio", "pactl", "ffprobe")),
@@ -67,7 +67,8 @@ def record_flashes(folder: Path, pulse: PulseServer, seconds: float, flashes_s: 
     ``flashes_s`` (``flash_frames`` long) with a beep into the microphone at the same moment; ``at`` calls hooks at
     given seconds. Returns the closed recorder and the flash frames."""
     from faceblur_cam.frames import FrameKind, PublishedFrame
-    from faceblur_cam.sinks.recorder import Mp4Recorder, open_microphone
+    from faceblur_cam.recording.recorder import Mp4Recorder
+    from faceblur_cam.recording.sound_track import open_microphone
 
     microphone = open_microphone("default")
     assert microphone is not None, "the test's PulseAudio source could not be opened"

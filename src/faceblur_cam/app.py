@@ -92,7 +92,8 @@ def open_preview() -> FrameSink:
 
 def open_recorder(config: Config) -> FrameSink:
     """A new recording in the configured folder; raises ``SinkError`` saying why it cannot."""
-    from faceblur_cam.sinks.recorder import Mp4Recorder, recordings_folder
+    from faceblur_cam.recording.files import recordings_folder
+    from faceblur_cam.recording.recorder import Mp4Recorder
     from faceblur_cam.voice import VoiceDisguise
 
     cam, rec = config.camera, config.recording

@@ -229,7 +229,7 @@ def check_output_folder(output: Path, to_video: bool) -> None:
 def no_picture_message(source: Path) -> str | None:
     """For a file that gave no frame: "it has sound but no picture" when that is why, else None."""
     from faceblur_cam.media_info import probe_media
-    from faceblur_cam.sinks.encoders import find_ffmpeg
+    from faceblur_cam.recording.encoders import find_ffmpeg
     from faceblur_cam.sources.files import is_image
 
     exe = find_ffmpeg()
@@ -268,7 +268,7 @@ def _file_id(path: Path) -> tuple[int, int]:
 
 
 def open_sinks(args: argparse.Namespace, fps: float, to_video: bool) -> list[FrameSink]:
-    from faceblur_cam.sinks.files import BoxesLog, PngFolderSink
+    from faceblur_cam.recording.offline import BoxesLog, PngFolderSink
 
     sinks: list[FrameSink] = []
     try:
@@ -284,8 +284,8 @@ def open_sinks(args: argparse.Namespace, fps: float, to_video: bool) -> list[Fra
 def open_video_output(args: argparse.Namespace, fps: float) -> FrameSink:
     """The output video through ffmpeg, with the input's sound (unless ``--no-audio``) and rotation."""
     from faceblur_cam.media_info import MediaInfo, probe_media
-    from faceblur_cam.sinks.encoders import EncoderMissing, find_ffmpeg
-    from faceblur_cam.sinks.video_file import AudioInput, open_video_file
+    from faceblur_cam.recording.encoders import EncoderMissing, find_ffmpeg
+    from faceblur_cam.recording.video_file import AudioInput, open_video_file
     from faceblur_cam.sources.files import is_image
     from faceblur_cam.voice import has_rubberband
 

@@ -53,7 +53,7 @@ def tray_check(probe: Callable[[], str] = _tray) -> CheckResult:
 
 
 def _encoder() -> tuple[bool, str]:
-    from faceblur_cam.sinks.encoders import encoder_available
+    from faceblur_cam.recording.encoders import encoder_available
 
     return encoder_available()
 

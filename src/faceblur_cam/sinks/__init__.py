@@ -1,4 +1,5 @@
-"""Outputs: virtual camera, recorder, preview window, files.
+"""Live outputs: virtual camera, preview window (the recorder and the files ``process`` writes
+are in ``faceblur_cam.recording``; they keep the same contract).
 
 Contract (``FrameSink``): ``send(frame)`` takes a ``PublishedFrame`` (already redacted, or a
 placeholder; never a raw frame) of the engine's fixed output size; ``close()`` flushes and

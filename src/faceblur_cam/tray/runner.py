@@ -97,7 +97,7 @@ def _run_icon(backend: TrayBackend, engine: Engine, config: Config, vcam_ready: 
               recording: RecordingChoice | None, camera: CameraChoice | None = None,
               output_notice: str | None = None) -> int:
     from faceblur_cam import platform
-    from faceblur_cam.sinks.recorder import recordings_folder
+    from faceblur_cam.recording.files import recordings_folder
     from faceblur_cam.sources.microphone import SOUND_SUPPORTED, list_microphones
     from faceblur_cam.tray.adapter import TrayIcon
 

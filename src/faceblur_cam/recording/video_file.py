@@ -1,6 +1,7 @@
 """``EncodedVideoFile``: the video file ``faceblur-cam process`` writes, with the input's sound.
 
-The same ffmpeg child process as recordings (``encoders``): raw I420 frames on its stdin,
+The same ffmpeg child process as recordings (an ``FfmpegChild``; codecs from ``encoders``): raw
+I420 frames on its stdin,
 H.264 yuv420p out (VP9 in .webm, which cannot hold H.264). The input's first audio track is
 read by that ffmpeg straight from the input file and copied when the container can hold its
 codec, re-encoded otherwise (AAC; MP3 in .avi, Opus in .webm); a voice disguise filter
@@ -10,16 +11,14 @@ turned back to the stored orientation and tagged with the same rotation. No meta
 input (title, place, dates, device, chapters) is written.
 
 Thread rules: ``send`` and ``close`` from one thread; ``send`` blocks while ffmpeg is busy
-(offline, every frame is written). A thread drains ffmpeg's error output. If we are killed,
-ffmpeg (in its own session) sees the end of its input and still finishes the file.
+(offline, every frame is written). If we are killed, ffmpeg (in its own session) sees the end of
+its input and still finishes the file; an exception between ``send`` and ``close`` reaches
+``close`` through the caller (``process`` closes its outputs in a ``finally``).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import subprocess
-import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +28,10 @@ import numpy as np
 
 from faceblur_cam.frames import PublishedFrame
 from faceblur_cam.media_info import AudioTrack
+from faceblur_cam.recording.encoders import BT601, NO_FINGERPRINTS, Encoder, find_encoder
+from faceblur_cam.recording.ffmpeg_child import FfmpegChild, FfmpegStopped
+from faceblur_cam.recording.files import trim_to_whole_fragments
 from faceblur_cam.sinks import SinkError
-from faceblur_cam.sinks.encoders import BT601, NO_FINGERPRINTS, NO_WINDOW, Encoder, find_encoder
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ AAC = ["-c:a", "aac", "-b:a", "192k"]
 # the index once the first fragment is known, so it keeps the edit list that hides AAC's priming
 # samples (without it the sound came out 21 ms late)
 FRAGMENTED = ["-movflags", "+frag_keyframe+delay_moov+default_base_moof"]
+# once ffmpeg has every frame: how long it gets for the rest of the sound and the end of the file
+FINISH_WAIT_S = 600.0
 # frames come upright; the stored picture of a file shown turned by R degrees is the upright one
 # turned back by R (display matrices turn counter-clockwise)
 UNTURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -94,9 +97,7 @@ class EncodedVideoFile:
         self.rotation = 0 if self.muxer == "avi" else rotation % 360
         self.frames_written = 0
         self._wh: tuple[int, int] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
-        self._drain: threading.Thread | None = None
+        self._child: FfmpegChild | None = None
 
     def command(self, wh: tuple[int, int]) -> list[str]:
         """The ffmpeg arguments for stored frames of size ``wh`` (already turned back)."""
@@ -132,87 +133,51 @@ class EncodedVideoFile:
         if self.rotation in UNTURN:
             image = cv2.rotate(image, UNTURN[self.rotation])
         h, w = image.shape[:2]
-        if self._proc is None:
-            self._start((w, h))
+        if self._child is None:
+            self._child = self._start((w, h))
         if (w, h) != self._wh:
             vw, vh = self._wh or (0, 0)
             raise SinkError(f"frame {frame.index} is {w}x{h}, the video is {vw}x{vh}")
         if w % 2 or h % 2:  # I420 needs even sizes: pad with one black column/row
             image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT)
         yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
-        assert self._proc is not None and self._proc.stdin is not None
         try:
-            self._proc.stdin.write(np.ascontiguousarray(yuv).data)
-        except (OSError, ValueError) as exc:  # ffmpeg is gone: let it say why
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            if self._drain is not None:
-                self._drain.join(timeout=2)
-            raise SinkError(self._explain()) from exc
+            self._child.write(np.ascontiguousarray(yuv).data)
+        except FfmpegStopped as exc:  # ffmpeg is gone: let it say why
+            raise SinkError(self._explain(exc.tail)) from exc
         self.frames_written += 1
 
     def close(self) -> None:
         """Finish the file (ffmpeg writes the rest of the sound and closes it). Idempotent."""
-        proc, self._proc = self._proc, None
-        if proc is None:
+        child, self._child = self._child, None
+        if child is None:
             return
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            code = proc.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-        if self._drain is not None:
-            self._drain.join(timeout=5)
+        with child:  # killed if waiting is interrupted
+            code = child.finish(FINISH_WAIT_S)
         if code != 0:
             self._keep_whole_fragments()
-            raise SinkError(self._explain())
+            raise SinkError(self._explain(child.tail))
 
     def _keep_whole_fragments(self) -> None:
         """After a failure (a full disk): cut the fragment ffmpeg could not finish, so the file plays."""
-        from faceblur_cam.sinks.recorder import trim_to_whole_fragments
-
         if self.muxer in ("mp4", "mov") and self.path.exists():
             trim_to_whole_fragments(self.path)
 
-    def _start(self, wh: tuple[int, int]) -> None:
+    def _start(self, wh: tuple[int, int]) -> FfmpegChild:
         self._wh = wh
         even = (wh[0] + wh[0] % 2, wh[1] + wh[1] % 2)
-        try:
-            self._proc = subprocess.Popen(self.command(even), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, creationflags=NO_WINDOW,
-                                          # own session: Ctrl-C reaches us only, and we finish the file
-                                          start_new_session=True)
-        except OSError as exc:
-            raise SinkError(f"cannot start the video encoder ({self.encoder.exe}): {exc}") from exc
-        self._drain = threading.Thread(target=self._read_errors, name="faceblur-encode-log", daemon=True)
-        self._drain.start()
+        child = FfmpegChild(self.command(even), str(self.path), thread_name="faceblur-encode")
         log.info("writing %s (%dx%d, %s fps, %s, sound: %s)", self.path, wh[0], wh[1], rational(self.fps),
                  self.encoder.description, "none" if self.audio is None else self.audio.track.codec)
+        return child
 
-    def _read_errors(self) -> None:
-        proc = self._proc
-        if proc is None or proc.stderr is None:
-            return
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace").strip()
-            if line:
-                self._stderr.append(line)
-                log.debug("ffmpeg: %s", line)
-
-    def _explain(self) -> str:
-        text = " ".join(self._stderr)
+    def _explain(self, tail: list[str]) -> str:
+        text = " ".join(tail)
         if "No space left" in text or "File too large" in text:
             return f"the disk is full: {self.path} ends with the last whole second that fit, and plays"
         if "Permission denied" in text or "Read-only" in text:
             return f"cannot write {self.path} (permission denied)"
-        return f"cannot write video {self.path}: {self._stderr[-1] if self._stderr else 'the encoder stopped'}"
+        return f"cannot write video {self.path}: {tail[-1] if tail else 'the encoder stopped'}"
 
 
 def open_video_file(path: Path, fps: float, audio: AudioInput | None, rotation: int, exe: str) -> EncodedVideoFile:

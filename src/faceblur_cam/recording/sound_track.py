@@ -1,7 +1,7 @@
 """``SoundTrackWriter``: the microphone's sound as one continuous track on the recording's clock.
 
-Sample ``n`` of the track written to ``fd`` (raw s16le mono 48 kHz, read by the recorder's
-ffmpeg) is the sound captured at ``origin + (n + lead) / SAMPLE_RATE``, where ``origin`` is the
+Sample ``n`` of the track written to a pipe (raw s16le mono 48 kHz, read by the recorder's
+ffmpeg from ``read_fd``) is the sound captured at ``origin + (n + lead) / SAMPLE_RATE``, where ``origin`` is the
 capture time of the recording's first frame (the recorder's ``SlotClock``) and ``lead`` the
 priming samples the AAC encoder puts in front (a fragmented MP4 has no edit list to hide them:
 players play them, so the track starts that much later on the clock). Measured with a flash
@@ -11,7 +11,11 @@ Blocks that arrive late or overlap are trimmed, gaps (a dropout, a microphone th
 filled with silence, so the track always keeps up with the clock: ffmpeg never waits for sound
 to interleave, and fragments reach the disk every second.
 
-Thread rules: one thread of its own; ``start`` and ``finish`` from the recorder's owner thread.
+Ownership: from its construction the writer owns the microphone and both ends of the pipe; after
+``finish`` or ``close`` (on every way out) all three are closed, and its thread has ended.
+
+Thread rules: one thread of its own; ``start``, ``finish`` and ``close`` from the recorder's owner
+thread.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from faceblur_cam.sources.microphone import SAMPLE_RATE, Microphone, SoundBlock
+from faceblur_cam.sources.microphone import (
+    SAMPLE_RATE,
+    SOUND_SUPPORTED,
+    Microphone,
+    MicrophoneUnavailable,
+    SoundBlock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +47,37 @@ HOLD_S = 0.8
 TICK_S = 0.02
 
 
+def open_microphone(audio: str) -> Microphone | None:
+    """The microphone for a recording, or None (``"off"``, unsupported, or it cannot be opened:
+    then a warning says so and the recording has pictures only)."""
+    if audio == "off":
+        return None
+    if not SOUND_SUPPORTED:
+        log.warning("recording sound is not supported on this system yet: recording pictures only")
+        return None
+    try:
+        return Microphone(audio)
+    except MicrophoneUnavailable as exc:
+        log.warning("%s: recording pictures only, without sound", exc)
+        return None
+
+
 class SoundTrackWriter:
-    def __init__(self, microphone: Microphone, fd: int, origin: Callable[[], float | None],
+    """``microphone``'s sound on a pipe; ffmpeg inherits ``read_fd`` (POSIX ``pass_fds``).
+
+    ``origin``: the capture time of the recording's first frame, None before it."""
+
+    def __init__(self, microphone: Microphone, origin: Callable[[], float | None],
                  clock: Callable[[], float] = time.monotonic, lead: int = AAC_LEAD):
         self.microphone = microphone
         self.written = 0  # samples
         self.silence = 0  # samples of silence filled in
-        self._fd = fd
+        try:
+            self.read_fd: int | None
+            self.read_fd, self._fd = os.pipe()
+        except OSError:
+            microphone.close()
+            raise
         self._origin = origin
         self._clock = clock
         self._lead = lead
@@ -54,6 +88,8 @@ class SoundTrackWriter:
         self._thread = threading.Thread(target=self._run, name="faceblur-sound", daemon=True)
 
     def start(self) -> None:
+        """Start writing; call once ffmpeg has its copy of ``read_fd`` (ours is closed here)."""
+        self._close_read_end()
         self._thread.start()
 
     def end_at(self, seconds: float) -> None:
@@ -64,9 +100,20 @@ class SoundTrackWriter:
     def finish(self, seconds: float) -> None:
         """End the track at ``seconds`` (the video's length), close the pipe, wait for the thread."""
         self._end = round(seconds * SAMPLE_RATE)
+        self.close()
+
+    def close(self) -> None:
+        """Stop the thread (it writes up to the end set, if any, and closes our end of the pipe),
+        close the read end if ffmpeg never took it, and the microphone. Idempotent."""
         self._stop.set()
-        self._thread.join(timeout=10)
-        self.microphone.close()
+        try:
+            if self._thread.ident is not None:
+                self._thread.join(timeout=10)
+            else:  # never started: the pipe is still all ours
+                self._close_fd()
+            self._close_read_end()
+        finally:
+            self.microphone.close()
 
     # ------------------------------------------------------------------------- own thread
     def _run(self) -> None:
@@ -93,10 +140,20 @@ class SoundTrackWriter:
         except OSError as exc:  # ffmpeg is gone; the recorder reports why
             log.debug("sound track pipe closed: %s", exc)
         finally:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
             try:
-                os.close(self._fd)
+                os.close(fd)
             except OSError:
                 pass
+
+    def _close_read_end(self) -> None:
+        fd, self.read_fd = self.read_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _place(self, block: SoundBlock, origin: float) -> None:
         at = round((block.t - origin) * SAMPLE_RATE) - self._lead

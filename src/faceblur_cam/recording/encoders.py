@@ -1,10 +1,8 @@
 """The video encoder behind recordings: an ffmpeg executable, and which codec it can write.
 
 We encode in an ffmpeg child process (the binary bundled with the ``imageio-ffmpeg`` wheel, or
-``IMAGEIO_FFMPEG_EXE`` / an ``ffmpeg`` on ``PATH``), fed raw I420 frames on its stdin:
-
-- the encoding CPU is outside our process (no GIL contention with the live pipeline);
-- if our process is killed, ffmpeg sees end-of-input and still finishes the file.
+``IMAGEIO_FFMPEG_EXE`` / an ``ffmpeg`` on ``PATH``), fed raw I420 frames on its stdin: see
+``ffmpeg_child`` for why, and for the one class that runs it.
 
 Codec preference: H.264 via libx264, then H.264 via OpenH264 (LGPL ffmpeg builds such as
 Fedora's ship only that), then MPEG-4 Part 2 ("mp4v", logged as a warning: some players and
@@ -16,12 +14,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceblur_cam.recording.ffmpeg_child import NO_WINDOW
 from faceblur_cam.sinks import SinkError
 
 log = logging.getLogger(__name__)
@@ -40,12 +38,6 @@ NO_FINGERPRINTS = ("-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+
 # message of the first frame; nothing a player needs is in x264's SEI (keyframes are IDR), so all
 # SEI units go
 DROP_SEI = ("-bsf:v", "filter_units=remove_types=6")
-# A child process never opens a console window (Windows); 0 elsewhere.
-NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-# The encoder yields the CPU to the live pipeline: when both cannot keep up, the recording drops
-# frames rather than the call. Windows: a creation flag; POSIX: ``lower_priority(pid)``.
-BELOW_NORMAL = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
-ENCODER_NICENESS = 5  # 10 starved it on a loaded machine (a call app is busy too): frames dropped
 
 INSTALL_HINT = (
     "reinstall faceblur-cam (its imageio-ffmpeg dependency ships ffmpeg) or install "
@@ -119,17 +111,6 @@ class Encoder:
         if self.codec == "libopenh264":
             return ["-c:v", "libopenh264", "-b:v", bitrate]
         return ["-c:v", "mpeg4", "-tag:v", "mp4v", "-b:v", bitrate]
-
-
-def lower_priority(pid: int) -> None:
-    """Make the encoder process ``pid`` nicer than us (POSIX; Windows uses ``BELOW_NORMAL``)."""
-    setpriority = getattr(os, "setpriority", None)
-    if setpriority is None:
-        return
-    try:
-        setpriority(os.PRIO_PROCESS, pid, ENCODER_NICENESS)
-    except OSError as exc:
-        log.debug("cannot lower the encoder's priority: %s", exc)
 
 
 def find_ffmpeg() -> str | None:

@@ -1,4 +1,5 @@
-"""Offline outputs for ``faceblur-cam process``: a folder of PNGs, a video file, a boxes log."""
+"""Offline outputs for ``faceblur-cam process`` besides the video (``video_file``): a folder of PNGs,
+and the boxes log."""
 
 from __future__ import annotations
 
@@ -50,36 +51,6 @@ def _disk_full(folder: Path) -> bool:
         return shutil.disk_usage(folder).free < 1 << 20
     except OSError:
         return False
-
-
-class VideoFileSink:
-    """A video file through OpenCV (mp4v in .mp4, MJPG in .avi)."""
-
-    name = "video file"
-
-    def __init__(self, path: Path, fps: float):
-        self.path = Path(path)
-        self._fps = fps
-        self._writer: cv2.VideoWriter | None = None
-        self._wh = (0, 0)
-
-    def send(self, frame: PublishedFrame) -> None:
-        if self._writer is None:
-            h, w = frame.image.shape[:2]
-            fourcc = cv2.VideoWriter.fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self._fps, (w, h))
-            if not self._writer.isOpened():
-                raise SinkError(f"cannot write video {self.path} (unsupported extension or folder not writable)")
-            self._wh = (w, h)
-        if frame.image.shape[1::-1] != self._wh:  # OpenCV would drop it without a word
-            raise SinkError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
-                            f"the video is {self._wh[0]}x{self._wh[1]}")
-        self._writer.write(frame.image)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
 
 
 class BoxesLog:
