@@ -26,14 +26,22 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def storm(folder: Path, clients: int, stop: threading.Event) -> list[threading.Thread]:
-    """``clients`` threads that connect, say nothing until dropped, and reconnect at once."""
+def storm(folder: Path, clients: int, stop: threading.Event,
+          connected: threading.Event | None = None) -> list[threading.Thread]:
+    """``clients`` threads that connect, say nothing until dropped, and reconnect at once;
+    ``connected`` is set once every one of them has connected."""
+    lock, seen = threading.Lock(), set()
+
     def loop() -> None:
         while not stop.is_set():
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                     conn.settimeout(5)
                     conn.connect(str(folder / SOCKET_NAME))
+                    with lock:
+                        seen.add(threading.get_ident())
+                        if connected is not None and len(seen) == clients:
+                            connected.set()
                     conn.recv(100)  # until the instance drops us (2 s) or says busy
             except OSError:
                 time.sleep(0.01)
@@ -55,10 +63,10 @@ def test_owner_resume_gets_through_a_reconnect_storm(folder: Path) -> None:
     assert instance is not None
     done: list[str] = []
     instance.serve(done.append)
-    stop = threading.Event()
-    threads = storm(folder, 12, stop)
+    stop, connected = threading.Event(), threading.Event()
+    threads = storm(folder, 12, stop, connected)
     try:
-        time.sleep(0.5)  # the storm holds its slots
+        assert connected.wait(60), "the storm never got all its clients in"  # the storm holds its slots
         result = control(folder, "resume")
         assert result.returncode == 0, result.stderr
         assert "not running" not in result.stderr

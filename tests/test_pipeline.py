@@ -130,7 +130,10 @@ def test_stalled_detector_fails_closed_and_drops_late_results():
     kinds = [p.process(frame(i, i)).kind for i in range(3)]  # first misses budget, then busy
     assert kinds == [FrameKind.OBSCURED] * 3
     slow.delay = 0.0
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # the stalled detection finishes (0.4 s; the cap only stops a hang)
+    while timed._busy.is_set():
+        assert time.monotonic() < deadline, "the stalled detection never finished"
+        time.sleep(0.01)
     out = p.process(frame(3, 3))
     assert out.kind is FrameKind.REDACTED and len(out.regions) == 1
     timed.close()

@@ -150,7 +150,8 @@ def test_menu_clicks_drive_the_engine_and_the_icon_follows(tmp_path: Path) -> No
         tray.click("Solid", parent="Style")
         rig.wait_for(lambda s: s.style == "solid")
         tray.wait_menu("Pause")
-        time.sleep(0.05)
+        tray.wait_until(lambda: any(i.checked for i in tray.item("Style").submenu if i.text == "Solid"),
+                        "the menu rebuilt with the new style", timeout=30)
         style = tray.item("Style").submenu
         assert [i.text for i in style if i.checked] == ["Solid"]
 
