@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from faceblur_cam.app import build_pipeline
-from faceblur_cam.audit.auditor import load_auditor
-from faceblur_cam.audit.detail import DETAIL_MIN, detail_score
+from faceblur_cam.audit.auditor import face_detail, judged_box, load_auditor
+from faceblur_cam.audit.detail import DETAIL_MIN, detail_score, points_detail
 from faceblur_cam.config import Config
 from faceblur_cam.detect import ModelError, load_detector
 from faceblur_cam.detect.models import load_manifest, resolve_model
@@ -35,6 +35,8 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("2008_001322.jpg", "2009_004587.jpg")  # 3 and 2 faces, 60-110 px
+CROWDS = {"maksssksksss166.jpg": 5, "maksssksksss385.jpg": 0}  # -> the face whose cover was found off-centre
+NARROW = ("maksssksksss12.jpg", 10)  # a face 14 x 23 px, turned: both detectors' boxes are 14 px wide
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +99,48 @@ def test_faceblur_output_is_clean_and_a_pasted_back_face_is_found(auditor, photo
         suspects = auditor.suspects(tampered, 0, 0.0)
         assert flags(suspects, boxes[0])
         assert all(flags([s], boxes[0]) for s in suspects)  # nothing else
+
+
+@pytest.fixture(scope="module")
+def crowds(eval_dir):
+    """Facemask stills where the detectors found FaceBlur Cam's blur covers with a box shifted
+    across the cover's edge (the box's middle half cover, half background)."""
+    images = {Path(im["file"]).name: im for im in
+              json.loads((eval_dir / "facemask_kaggle" / "gt.json").read_text())["images"]}
+    return {name: (cv2.imread(str(eval_dir / "facemask_kaggle" / images[name]["file"])),
+                   [b["xywh"] for b in images[name]["boxes"]]) for name in (*CROWDS, NARROW[0])}
+
+
+def test_a_narrow_face_counts_by_its_height(auditor, crowds):
+    image, boxes = crowds[NARROW[0]]
+    box = boxes[NARROW[1]]
+    assert box[2] < 16 <= 20 <= box[3]
+    assert flags(auditor.suspects(image, 0, 0.0), box)
+
+
+def test_a_cover_found_with_a_box_across_its_edge_is_no_suspect(auditor, crowds):
+    for name in CROWDS:
+        image, boxes = crowds[name]
+        out = protected(image)
+        found = auditor.look(out).faces
+        assert sum(len(f) for f in found.values()), name  # the detectors do see the covers as faces
+        assert auditor.suspects(out, 0, 0.0) == [], name
+        assert flags(auditor.suspects(image, 0, 0.0), boxes[CROWDS[name]]), name  # the raw face is still one
+
+
+def test_the_detail_around_the_eyes_is_judged(auditor, photos):
+    image, _ = photos["2008_001322.jpg"]
+    faces = auditor.look(image).faces["yunet"]
+    assert len(faces) >= 3
+    for xyxy, points in zip(faces.xyxy, faces.landmarks):
+        judged = judged_box(xyxy, points)
+        assert points_detail(image, judged, points[:2]) >= DETAIL_MIN
+        smooth = image.copy()
+        x, y = (int(v) for v in points[0])
+        r = int(0.25 * (judged[3] - judged[1]))  # one eye covered (a cover's edge across the face)
+        smooth[y - r:y + r, x - r:x + r] = image[y - r:y + r, x - r:x + r].mean(axis=(0, 1))
+        assert detail_score(smooth, judged) >= DETAIL_MIN  # the middle of the box still shows detail,
+        assert face_detail(smooth, xyxy, points) < DETAIL_MIN  # but one eye shows none
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))

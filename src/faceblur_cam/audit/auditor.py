@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score
+from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score, points_detail
 from faceblur_cam.audit.search import search_jobs
 from faceblur_cam.detect import FaceDetector
 from faceblur_cam.detect.jobs import run_jobs
@@ -28,7 +28,7 @@ class AuditConfig:
     centerface_threshold: float = 0.5
     yunet_threshold: float = 0.8
     detail_min: float = DETAIL_MIN
-    min_face_px: float = 16.0  # smaller boxes are not recognisable faces
+    min_face_px: float = 16.0  # boxes less tall and wide than this are not recognisable faces
     same_face_iou: float = 0.3  # both detectors on one face: one suspect
 
 
@@ -74,11 +74,11 @@ class Auditor:
         for name, detector in self.detectors.items():
             found = run_jobs(functools.partial(_detect, detector), image, jobs)
             if len(found):
-                found = found[np.flatnonzero((found.wh.min(axis=1) >= self.config.min_face_px)
+                found = found[np.flatnonzero((found.wh.max(axis=1) >= self.config.min_face_px)
                                              & (found.scores >= self._threshold(name)))]
             faces[name] = found
             keep = [i for i in range(len(found))
-                    if detail_score(image, judged_box(found.xyxy[i], found.landmarks[i])) >= self.config.detail_min]
+                    if face_detail(image, found.xyxy[i], found.landmarks[i]) >= self.config.detail_min]
             uncovered[name] = found[keep]
         return Look(faces, uncovered)
 
@@ -102,6 +102,22 @@ class Auditor:
 
     def _threshold(self, name: str) -> float:
         return self.config.yunet_threshold if name == "yunet" else self.config.centerface_threshold
+
+
+def face_detail(image: np.ndarray, xyxy: np.ndarray, landmarks: np.ndarray) -> float:
+    """How much detail a found face still shows: ``detail_score`` of its ``judged_box`` and, when
+    the detector gave landmarks, no more than the detail around either eye (``points_detail``).
+
+    A detector often finds a covered face with a box that reaches past the cover's edge into a
+    detailed background; the middle of such a box mixes the smooth cover with that background and
+    can score as detail. The eyes of a face that is really visible both carry detail; those of a
+    covered face sit in the cover (and a box shifted across the cover's edge has at least one eye
+    in it)."""
+    judged = judged_box(xyxy, landmarks)
+    score = detail_score(image, judged)
+    if np.all(np.isfinite(landmarks)):
+        score = min(score, points_detail(image, judged, landmarks[:2]))
+    return score
 
 
 def judged_box(xyxy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
