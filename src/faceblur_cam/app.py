@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from faceblur_cam import platform
-from faceblur_cam.config import Config, parse_source
+from faceblur_cam.config import Config, Voice, parse_source
 from faceblur_cam.detect import detect_fn, load_detector
 from faceblur_cam.detect.plan import make_planner
 from faceblur_cam.detect.worker import TimedDetector
@@ -98,7 +98,7 @@ def open_recorder(config: Config) -> FrameSink:
 
     cam, rec = config.camera, config.recording
     return Mp4Recorder.in_folder(recordings_folder(rec.folder), (cam.width, cam.height), cam.fps, audio=rec.audio,
-                                 voice=VoiceDisguise() if rec.voice == "disguise" else None)
+                                 voice=VoiceDisguise() if rec.voice == Voice.DISGUISE else None)
 
 
 def build_engine(config: Config, outputs: list[FrameSink],

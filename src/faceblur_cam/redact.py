@@ -14,6 +14,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from faceblur_cam.config import Shape, StyleName
 from faceblur_cam.geometry import clip_int, shape_mask
 
 
@@ -47,7 +48,7 @@ class Blur:
     """Soft look, mosaic content: ~``cells`` cell averages across the region, smoothly blended."""
 
     cells: float = 6.0
-    name: str = "blur"
+    name: StyleName = StyleName.BLUR
 
     def obscure(self, crop: np.ndarray, region_wh: tuple[float, float]) -> np.ndarray:
         h, w = crop.shape[:2]
@@ -61,7 +62,7 @@ class Blur:
 @dataclass(frozen=True)
 class Pixelate:
     cells: float = 10.0
-    name: str = "pixelate"
+    name: StyleName = StyleName.PIXELATE
 
     def obscure(self, crop: np.ndarray, region_wh: tuple[float, float]) -> np.ndarray:
         h, w = crop.shape[:2]
@@ -72,28 +73,27 @@ class Pixelate:
 @dataclass(frozen=True)
 class Solid:
     color: tuple[int, int, int] = (48, 48, 48)
-    name: str = "solid"
+    name: StyleName = StyleName.SOLID
 
     def obscure(self, crop: np.ndarray, region_wh: tuple[float, float]) -> np.ndarray:
         return np.full_like(crop, self.color)
 
 
-STYLES: dict[str, Style] = {s.name: s for s in (Blur(), Pixelate(), Solid())}
+STYLES: dict[StyleName, Style] = {StyleName(s.name): s for s in (Blur(), Pixelate(), Solid())}
 
 
 def style_named(name: str) -> Style:
-    try:
-        return STYLES[name]
-    except KeyError:
-        raise ValueError(f"unknown style {name!r}: use one of {', '.join(STYLES)}") from None
+    if name not in StyleName.names():
+        raise ValueError(f"unknown style {name!r}: use one of {', '.join(StyleName.names())}")
+    return STYLES[StyleName(name)]
 
 
 class Redactor:
-    """Obscures regions in place. ``shape`` is ``"ellipse"`` (inscribed) or ``"box"``."""
+    """Obscures regions in place, each within its ``shape`` (the inscribed ellipse, or the box)."""
 
-    def __init__(self, style: Style | None = None, shape: str = "ellipse"):
+    def __init__(self, style: Style | None = None, shape: Shape | str = Shape.ELLIPSE):
         self.style = style or Blur()
-        self.shape = shape
+        self.shape = Shape(shape)
 
     def redact(self, image: np.ndarray, regions: np.ndarray) -> np.ndarray:
         """Obscure every ``xyxy`` region of ``image`` (modified in place and returned).
@@ -108,7 +108,7 @@ class Redactor:
             crop = image[y1:y2, x1:x2]
             region_wh = (float(region[2] - region[0]), float(region[3] - region[1]))
             obscured = self.style.obscure(crop, region_wh)
-            if self.shape == "box":
+            if self.shape is Shape.BOX:
                 crop[...] = obscured
                 continue
             mask = shape_mask(region, (int(x1), int(y1), int(x2), int(y2)))

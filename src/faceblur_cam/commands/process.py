@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-from faceblur_cam.config import STYLES, load_config, warnings_for
+from faceblur_cam.config import STYLES, VOICES, StyleName, Voice, load_config, warnings_for
 from faceblur_cam.errors import UserError
 from faceblur_cam.frames import CapturedFrame
 from faceblur_cam.progress import FrameProgress
@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--fps", type=frame_rate, help="frame rate for image folders (default 30)")
     p.add_argument("--config", type=Path, help="config file (default: the user config)")
     p.add_argument("--no-audio", action="store_true", help="leave the input's sound out of the output video")
-    p.add_argument("--voice", choices=("keep", "disguise"), default="keep",
+    p.add_argument("--voice", choices=VOICES, default=Voice.KEEP.value,
                    help="disguise: shift the voice's pitch and formants so the speaker is harder to "
                    "recognise by ear (the words stay; see the README). Default: keep")
     default = VoiceDisguise()
@@ -111,7 +111,7 @@ def run_process(args: argparse.Namespace) -> int:
         raise UserError("--audit-report does nothing without --audit: add --audit")
     config = load_config(args.config)
     if args.style:
-        config = replace(config, protect=replace(config.protect, style=args.style))
+        config = replace(config, protect=replace(config.protect, style=StyleName(args.style)))
     if not args.input.exists():
         raise UserError(f"{args.input} does not exist")
     for warning in warnings_for(config):
@@ -180,11 +180,11 @@ def refuse_options_that_do_nothing(args: argparse.Namespace) -> None:
     was disguised when the original is on disk."""
     shifts = [flag for flag, value in (("--voice-pitch", args.voice_pitch), ("--voice-formant", args.voice_formant))
               if value is not None]
-    if shifts and args.voice != "disguise":
+    if shifts and args.voice != Voice.DISGUISE:
         raise UserError(f"{' and '.join(shifts)} {'has' if len(shifts) == 1 else 'have'} no effect without "
                         "--voice disguise: the output would keep the original voice. Add --voice disguise, "
                         "or leave the option out")
-    if args.voice == "disguise":
+    if args.voice == Voice.DISGUISE:
         pitch = VoiceDisguise().pitch_semitones if args.voice_pitch is None else args.voice_pitch
         formant = pitch if args.voice_formant is None else args.voice_formant
         if pitch == 0 and formant == 0:
@@ -298,12 +298,12 @@ def open_video_output(args: argparse.Namespace, fps: float) -> FrameSink:
     audio = None
     if info.audio is not None and not args.no_audio:
         chain = None
-        if args.voice == "disguise":
+        if args.voice == Voice.DISGUISE:
             pitch = VoiceDisguise().pitch_semitones if args.voice_pitch is None else args.voice_pitch
             disguise = VoiceDisguise(pitch, args.voice_formant)
             chain = disguise.audio_filter(info.audio.sample_rate or 48000, has_rubberband(exe))
         audio = AudioInput(args.input, info.audio, chain)
-    if args.voice == "disguise" and audio is None:
+    if args.voice == Voice.DISGUISE and audio is None:
         print(f"faceblur-cam: {args.input} has no sound to disguise" if not args.no_audio else
               "faceblur-cam: --voice disguise does nothing with --no-audio", file=sys.stderr)
     return open_video_file(args.output, fps, audio, info.rotation, exe)

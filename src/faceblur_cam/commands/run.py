@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from faceblur_cam.config import STYLES, Config, load_config, parse_source, warnings_for
+from faceblur_cam.config import STYLES, VOICES, Config, StyleName, Voice, load_config, parse_source, warnings_for
 from faceblur_cam.engine import Engine, EngineStatus, RecordingFailed
 from faceblur_cam.errors import UserError
 from faceblur_cam.single_instance import InstanceLock
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        help='microphone recorded with the pictures: "default" (the default), or an input '
                        "device's name or number")
     sound.add_argument("--no-audio", action="store_true", help="record pictures only, without sound")
-    p.add_argument("--voice", choices=("keep", "disguise"),
+    p.add_argument("--voice", choices=VOICES,
                    help="disguise: record the voice with its pitch and formants shifted, so the speaker is harder "
                    "to recognise by ear (the words stay; see the README). Default from config: keep")
     p.add_argument("--vcam-backend", help=argparse.SUPPRESS)  # "module:Class" for tests
@@ -68,7 +68,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.source is not None:
         cam = replace(cam, source=parse_source(args.source))
     if args.style:
-        prot = replace(prot, style=args.style)
+        prot = replace(prot, style=StyleName(args.style))
     if args.no_leak_watch:
         prot = replace(prot, leak_watch=False)
     if getattr(args, "keep_me", False):
@@ -85,7 +85,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.audio or args.no_audio:
         recording = replace(recording, audio="off" if args.no_audio else args.audio)
     if args.voice:
-        recording = replace(recording, voice=args.voice)
+        recording = replace(recording, voice=Voice(args.voice))
     return replace(config, camera=cam, protect=prot, output=out, recording=recording)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faceblur_cam.autostart import Autostart
+from faceblur_cam.config import Voice
 from faceblur_cam.engine import Engine, EngineState
 from faceblur_cam.errors import UserError
 from faceblur_cam.platform.linux_cameras import CameraInfo
@@ -97,7 +98,7 @@ class TrayActions:
         settings = self._recording.current()
         with self._mics_lock:
             mics = self._microphones
-        return mics if mics is not None else (), settings.audio, settings.voice == "disguise"
+        return mics if mics is not None else (), settings.audio, settings.voice == Voice.DISGUISE
 
     def camera_choice(self) -> tuple[tuple[CameraInfo, ...] | None, str]:
         """(the real cameras now, or None without a Camera menu; the identity of the chosen one).
@@ -159,7 +160,7 @@ class TrayActions:
         elif action is Action.CAMERA and self._camera is not None:
             self._switch_camera(str(arg))
         elif action is Action.DISGUISE_VOICE and self._recording is not None:
-            self._recording.choose_voice("disguise" if arg else "keep")
+            self._recording.choose_voice(Voice.DISGUISE if arg else Voice.KEEP)
         elif action is Action.PREVIEW:
             engine.set_preview(bool(arg))
         elif action is Action.KEEP_ME:
