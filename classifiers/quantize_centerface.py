@@ -34,10 +34,24 @@ def _pictures(folders: list[Path]) -> list[Path]:
     return found[::step][:CALIBRATION_PICTURES]
 
 
+def _resize(image, wh: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """How the calibration pictures were resized for the shipped file (kept so that it rebuilds
+    to the same bytes): halved with 2x2 means while 2 or more is left, then bilinear."""
+    import cv2
+
+    w, h = wh
+    ih, iw = image.shape[:2]
+    while iw >= 2 * w and ih >= 2 * h:
+        exact = iw % 2 == 0 and ih % 2 == 0
+        image = cv2.resize(image, (iw // 2, ih // 2), interpolation=cv2.INTER_AREA if exact else cv2.INTER_LINEAR)
+        ih, iw = image.shape[:2]
+    return image if (iw, ih) == (w, h) else cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _blobs(pictures: list[Path]) -> list:  # type: ignore[type-arg]
     import cv2
 
-    from faceblur_cam.detect.centerface import BlobMaker, input_size, shrink
+    from faceblur_cam.detect.centerface import BlobMaker, input_size
 
     blobs = []
     for path in pictures:
@@ -46,7 +60,7 @@ def _blobs(pictures: list[Path]) -> list:  # type: ignore[type-arg]
             continue
         h, w = image.shape[:2]
         for side in CALIBRATION_SIDES:
-            blobs.append(BlobMaker()(shrink(image, input_size((w, h), side))).copy())
+            blobs.append(BlobMaker()(_resize(image, input_size((w, h), side))).copy())
     return blobs
 
 
