@@ -123,3 +123,33 @@ def test_fixed_size_model_is_refused_with_the_fix_and_loads_once_converted(tmp_p
     assert convert([str(fixed), str(dynamic)]) == 0
     detector = load_detector(str(dynamic), long_side=96)
     assert len(detector.detect(np.full((64, 96, 3), 128, np.uint8))) == 0  # ran at 96x64, not 32x32
+
+
+def test_int8_model_is_package_data_with_its_checksum_licence_and_build_script():
+    entry = next(e for e in load_manifest()["models"] if e["name"] == "centerface-int8")
+    spec = resolve_model("centerface-int8")
+    packaged = Path(str(files("faceblur_cam.classifiers") / "centerface-int8.onnx"))
+    assert spec.path == packaged and spec.kind == "centerface"
+    assert hashlib.sha256(packaged.read_bytes()).hexdigest() == spec.sha256 == entry["sha256"]
+    assert entry["derived_from"]["sha256"] == resolve_model("centerface").sha256
+    assert "quantize_centerface.py" in entry["derived_from"]["conversion"]
+    assert (files("faceblur_cam.classifiers") / "quantize_centerface.py").is_file()
+    assert "LICENSE-centerface.txt" in entry["licence"]
+    pkg_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "centerface-int8.onnx" in pkg_data["faceblur_cam.classifiers"]
+
+
+@pytest.mark.parametrize("name", sorted(OLD_PATH_DETECTIONS))
+def test_int8_model_finds_the_same_faces_in_the_same_places(eval_dir, name):
+    """Real inference: every face the float model finds, the int8 one finds too, boxes within a
+    few pixels (IoU > 0.85) and scores within 0.05."""
+    from faceblur_cam.geometry import iou_matrix
+
+    boxes, scores = OLD_PATH_DETECTIONS[name]
+    found = load_detector("centerface-int8").detect(cv2.imread(str(eval_dir / "dlib_faces" / name)))
+    sure = found[np.flatnonzero(found.scores >= 0.5)]
+    assert len(sure) == len(boxes)
+    ious = iou_matrix(np.array(boxes, np.float32), sure.xyxy)
+    assert (ious.max(axis=1) > 0.85).all()
+    best = sure.scores[ious.argmax(axis=1)]
+    np.testing.assert_allclose(best, scores, atol=0.05)
