@@ -19,7 +19,7 @@ class Margin:
     width: float = 1.6
     height: float = 1.75
     lift: float = 0.12
-    profile: float = 1.2  # a turned head: extend the side away from the nose by this x yaw x width
+    profile: float = 1.2  # a turned head: this x yaw more of the extra width goes behind the face
     min_aspect: float = 0.85  # a head is about this wide for its height; profile boxes are narrower
 
     def scaled(self, factor: float) -> Margin:
@@ -39,35 +39,41 @@ def yaw(xyxy: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
 
 
 def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) -> np.ndarray:
-    """Boxes grown by ``margin``; the result always contains the input boxes.
+    """The head around each face box: the region to redact. It always contains the input box.
 
-    With landmarks, a face in profile also grows towards the back of the head (hair, ear).
+    The height is ``margin.height`` box heights, lifted by ``margin.lift`` (hair above the brows).
+    A frontal head is ``margin.width`` box widths wide. A turned head (its turn read from the
+    landmarks, ``yaw``) is as wide as a frontal one, but its box holds only the visible side of
+    the face: the width is taken from a head's aspect (``min_aspect`` x height) and the extra
+    width goes mostly behind the face (hair, ear), up to ``0.5 + profile x |yaw|`` of it, instead
+    of being added on both sides; the side the nose points to keeps a small margin.
     """
     original = np.asarray(xyxy, np.float32).reshape(-1, 4)
     turn = yaw(original, landmarks)
-    xyxy = original.copy()
-    # a narrow (profile) box widens to a head's aspect, mostly towards the back of the head
-    need = np.maximum(0.0, margin.min_aspect * (xyxy[:, 3] - xyxy[:, 1]) - (xyxy[:, 2] - xyxy[:, 0]))
-    to_left = np.where(turn > 0.05, 0.8, np.where(turn < -0.05, 0.2, 0.5))
-    xyxy[:, 0] -= need * to_left
-    xyxy[:, 2] += need * (1 - to_left)
-    wh = xyxy[:, 2:] - xyxy[:, :2]
-    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-    centre[:, 1] -= margin.lift * wh[:, 1]
-    half = wh * np.array([margin.width, margin.height], np.float32) / 2
-    out = np.concatenate([centre - half, centre + half], axis=1)
-    back = margin.profile * turn * wh[:, 0]
-    out[:, 0] -= np.maximum(back, 0)  # nose to the right: the back of the head is on the left
-    out[:, 2] += np.maximum(-back, 0)
+    w = original[:, 2] - original[:, 0]
+    h = original[:, 3] - original[:, 1]
+    turned = np.abs(turn) > 0.05
+    head_w = margin.width * np.where(turned, np.maximum(w, margin.min_aspect * h), w)
+    extra = np.maximum(head_w - w, 0.0)
+    back = np.minimum(0.5 + margin.profile * np.abs(turn), 0.85)  # share of the extra width behind
+    left = np.where(turn > 0.05, back, np.where(turn < -0.05, 1 - back, 0.5))  # nose right: back is left
+    cy = (original[:, 1] + original[:, 3]) / 2 - margin.lift * h
+    half_h = margin.height * h / 2
+    out = np.stack([original[:, 0] - extra * left, cy - half_h,
+                    original[:, 2] + extra * (1 - left), cy + half_h], axis=1)
     # never smaller than the original on any side (a big lift must not uncover the chin)
     out[:, :2] = np.minimum(out[:, :2], original[:, :2])
     out[:, 2:] = np.maximum(out[:, 2:], original[:, 2:])
     return out.astype(np.float32)
 
 
-def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> np.ndarray:
+def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0, faces: np.ndarray | None = None
+                    ) -> np.ndarray:
     """Boxes that touch the frame edge (within ``pad`` px) extended past it by half their size,
-    and inwards by a quarter.
+    and inwards by a quarter. With ``faces`` (the face boxes the ``xyxy`` covers were grown from,
+    one per cover), a cover is extended on a side only where its *face* box touches that edge:
+    a whole face whose cover merely reaches past the edge (a close-up) is not cut, and its cover
+    stays the head's size.
 
     A face leaving or entering the picture is detected only by its visible part, so its box ends
     at the edge, where the inscribed ellipse is narrowest: extending the box past the edge makes
@@ -76,9 +82,12 @@ def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> 
     """
     w, h = wh
     out: np.ndarray = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
+    decide = out if faces is None else np.asarray(faces, np.float32).reshape(-1, 4)
+    if len(decide) != len(out):
+        raise ValueError(f"{len(out)} covers but {len(decide)} face boxes")
     size = out[:, 2:] - out[:, :2]
-    low = out[:, :2] <= pad
-    high = out[:, 2:] >= np.array([w, h], np.float32) - pad
+    low = decide[:, :2] <= pad
+    high = decide[:, 2:] >= np.array([w, h], np.float32) - pad
     out[:, :2] -= size * (0.5 * low + 0.25 * (high & ~low))
     out[:, 2:] += size * (0.5 * high + 0.25 * (low & ~high))
     return out
@@ -109,6 +118,41 @@ def clip_int(xyxy: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     out[:, 0:2] = np.floor(xyxy[:, 0:2])
     out[:, 2:4] = np.ceil(xyxy[:, 2:4])
     return np.clip(out, 0, [w, h, w, h])
+
+
+def area(xyxy: np.ndarray) -> np.ndarray:
+    """Area of each box (0 for an empty one)."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    return np.asarray(np.prod(np.clip(xyxy[:, 2:] - xyxy[:, :2], 0, None), axis=1), np.float32)
+
+
+def inside_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of box ``a``'s area that lies inside box ``b`` (0 for an empty ``a``)."""
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    return float(inter / max(float(area(a)[0]), 1e-6))
+
+
+def ellipse_inside(inner: np.ndarray, outer: np.ndarray, points: int = 24) -> float:
+    """Share of the outline of the ellipse inscribed in box ``inner`` that lies inside the ellipse
+    inscribed in box ``outer`` (1.0: ``inner``'s cover adds nothing to ``outer``'s)."""
+    angle = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    centre, half = (inner[:2] + inner[2:]) / 2, (inner[2:] - inner[:2]) / 2
+    xy = centre + half * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    oc, oh = (outer[:2] + outer[2:]) / 2, np.maximum((outer[2:] - outer[:2]) / 2, 1e-6)
+    return float(np.mean((((xy - oc) / oh) ** 2).sum(axis=1) <= 1.0 + 1e-6))
+
+
+def absorbed_into_others(xyxy: np.ndarray, share: float = 1.0) -> np.ndarray:
+    """Indices of the covers to keep: a cover whose ellipse lies (``share`` of its outline) inside
+    another kept cover's ellipse is merged into it, since it would add nothing to what that one
+    hides (the larger ones are kept first). A union that would be larger than its parts is never
+    formed: covers are only ever dropped into one that already holds them."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    keep: list[int] = []
+    for i in np.argsort(-area(xyxy), kind="stable"):
+        if not any(ellipse_inside(xyxy[i], xyxy[k]) >= share for k in keep):
+            keep.append(int(i))
+    return np.array(sorted(keep), np.int64)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
