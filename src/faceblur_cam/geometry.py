@@ -128,8 +128,7 @@ def area(xyxy: np.ndarray) -> np.ndarray:
 
 def inside_share(a: np.ndarray, b: np.ndarray) -> float:
     """Share of box ``a``'s area that lies inside box ``b`` (0 for an empty ``a``)."""
-    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
-    return float(inter / max(float(area(a)[0]), 1e-6))
+    return intersection(a, b) / max(float(area(a)[0]), 1e-6)
 
 
 def ellipse_inside(inner: np.ndarray, outer: np.ndarray, points: int = 24) -> float:
@@ -153,6 +152,51 @@ def absorbed_into_others(xyxy: np.ndarray, share: float = 1.0) -> np.ndarray:
         if not any(ellipse_inside(xyxy[i], xyxy[k]) >= share for k in keep):
             keep.append(int(i))
     return np.array(sorted(keep), np.int64)
+
+
+def union_box(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest box holding both boxes."""
+    return np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]).astype(np.float32)
+
+
+def intersection(a: np.ndarray, b: np.ndarray) -> float:
+    """Area the two boxes share."""
+    return float(np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None)))
+
+
+def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
+    """Overlapping boxes replaced by their union where that costs little (the union's area at most
+    ``slack`` times the area the two cover), until no such pair is left."""
+    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        out: list[np.ndarray] = []
+        for b in boxes:
+            for i, o in enumerate(out):
+                inter = intersection(o, b)
+                union = union_box(o, b)
+                parts = float(area(o)[0] + area(b)[0]) - inter
+                if inter > 0 and float(area(union)[0]) <= slack * parts:
+                    out[i] = union
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return np.array(boxes, np.float32).reshape(-1, 4)
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while len(order):
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        order = rest[iou_matrix(xyxy[i:i + 1], xyxy[rest])[0] <= iou]
+    return np.asarray(keep, dtype=np.int64)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 
 from faceblur_cam.detect.change import Change
 from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import merge_boxes, nms
 
 
 @dataclass(frozen=True)
@@ -218,32 +219,6 @@ class DetectionPlanner:
         return jobs
 
 
-def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
-    """Overlapping boxes replaced by their union where that costs little (the union's area at most
-    ``slack`` times the area the two cover), until no such pair is left."""
-    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
-
-    def area(b: np.ndarray) -> float:
-        return float(max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]))
-
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        out: list[np.ndarray] = []
-        for b in boxes:
-            for i, o in enumerate(out):
-                union = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
-                inter = np.concatenate([np.maximum(o[:2], b[:2]), np.minimum(o[2:], b[2:])])
-                if area(inter) > 0 and area(union) <= slack * (area(o) + area(b) - area(inter)):
-                    out[i] = union
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return np.array(boxes, np.float32).reshape(-1, 4)
-
-
 def _side(target: int) -> int:
     """The detector input long side for a whole-frame pass (never below 32)."""
     return max(32, int(target))
@@ -260,8 +235,6 @@ def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: flo
     part of the face. The overlap between tiles, the full-frame passes and the tracker's hold
     cover it instead.
     """
-    from faceblur_cam.detect.centerface import nms
-
     h, w = image.shape[:2]
     found = []
     for job in jobs:
