@@ -166,7 +166,7 @@ def test_unseen_growth_follows_the_measured_speed_not_a_flat_allowance():
     t = 7 * DT + 0.1
     w_still = np.ptp(still.update(None, t).xyxy[0][[0, 2]])
     w_moving = np.ptp(moving.update(None, t).xyxy[0][[0, 2]])
-    assert 60 < w_still < 60 * 1.1  # a still face barely grows in 0.1 s
+    assert 60 < w_still < 60 * 1.15  # a still face grows only by the allowance in 0.1 s
     assert w_moving > w_still + 25  # a fast one grows with what it could have done meanwhile
     assert w_moving <= 60 * (1 + 2 * TrackerConfig().max_growth) + 1e-3
 

@@ -19,7 +19,7 @@ class Margin:
     width: float = 1.6
     height: float = 1.75
     lift: float = 0.12
-    profile: float = 1.2  # a turned head: this x yaw more of the extra width goes behind the face
+    profile: float = 1.2  # a turned head: extend the side away from the nose by this x yaw x width
     min_aspect: float = 0.85  # a head is about this wide for its height; profile boxes are narrower
 
     def scaled(self, factor: float) -> Margin:
@@ -39,28 +39,26 @@ def yaw(xyxy: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
 
 
 def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) -> np.ndarray:
-    """The head around each face box: the region to redact. It always contains the input box.
+    """Boxes grown by ``margin``; the result always contains the input boxes.
 
-    The height is ``margin.height`` box heights, lifted by ``margin.lift`` (hair above the brows).
-    A frontal head is ``margin.width`` box widths wide. A turned head (its turn read from the
-    landmarks, ``yaw``) is as wide as a frontal one, but its box holds only the visible side of
-    the face: the width is taken from a head's aspect (``min_aspect`` x height) and the extra
-    width goes mostly behind the face (hair, ear), up to ``0.5 + profile x |yaw|`` of it, instead
-    of being added on both sides; the side the nose points to keeps a small margin.
+    With landmarks, a face in profile also grows towards the back of the head (hair, ear).
     """
     original = np.asarray(xyxy, np.float32).reshape(-1, 4)
     turn = yaw(original, landmarks)
-    w = original[:, 2] - original[:, 0]
-    h = original[:, 3] - original[:, 1]
-    turned = np.abs(turn) > 0.05
-    head_w = margin.width * np.where(turned, np.maximum(w, margin.min_aspect * h), w)
-    extra = np.maximum(head_w - w, 0.0)
-    back = np.minimum(0.5 + margin.profile * np.abs(turn), 0.85)  # share of the extra width behind
-    left = np.where(turn > 0.05, back, np.where(turn < -0.05, 1 - back, 0.5))  # nose right: back is left
-    cy = (original[:, 1] + original[:, 3]) / 2 - margin.lift * h
-    half_h = margin.height * h / 2
-    out = np.stack([original[:, 0] - extra * left, cy - half_h,
-                    original[:, 2] + extra * (1 - left), cy + half_h], axis=1)
+    xyxy = original.copy()
+    # a narrow (profile) box widens to a head's aspect, mostly towards the back of the head
+    need = np.maximum(0.0, margin.min_aspect * (xyxy[:, 3] - xyxy[:, 1]) - (xyxy[:, 2] - xyxy[:, 0]))
+    to_left = np.where(turn > 0.05, 0.8, np.where(turn < -0.05, 0.2, 0.5))
+    xyxy[:, 0] -= need * to_left
+    xyxy[:, 2] += need * (1 - to_left)
+    wh = xyxy[:, 2:] - xyxy[:, :2]
+    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    centre[:, 1] -= margin.lift * wh[:, 1]
+    half = wh * np.array([margin.width, margin.height], np.float32) / 2
+    out = np.concatenate([centre - half, centre + half], axis=1)
+    back = margin.profile * turn * wh[:, 0]
+    out[:, 0] -= np.maximum(back, 0)  # nose to the right: the back of the head is on the left
+    out[:, 2] += np.maximum(-back, 0)
     # never smaller than the original on any side (a big lift must not uncover the chin)
     out[:, :2] = np.minimum(out[:, :2], original[:, :2])
     out[:, 2:] = np.maximum(out[:, 2:], original[:, 2:])
@@ -86,8 +84,10 @@ def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0, fac
     if len(decide) != len(out):
         raise ValueError(f"{len(out)} covers but {len(decide)} face boxes")
     size = out[:, 2:] - out[:, :2]
-    low = decide[:, :2] <= pad
-    high = decide[:, 2:] >= np.array([w, h], np.float32) - pad
+    # a detector's box of a cut face may stop a little short of the edge
+    near = np.maximum(pad, 0.08 * (decide[:, 2:] - decide[:, :2])) if faces is not None else pad
+    low = decide[:, :2] <= near
+    high = decide[:, 2:] >= np.array([w, h], np.float32) - near
     out[:, :2] -= size * (0.5 * low + 0.25 * (high & ~low))
     out[:, 2:] += size * (0.5 * high + 0.25 * (low & ~high))
     return out

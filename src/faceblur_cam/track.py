@@ -10,7 +10,7 @@ boxes to cover on this frame:
 - an unmatched track is predicted with its velocity and with the camera's own motion (``shift``:
   what the change map measured between the previous frame and this one) and returned, grown by
   the uncertainty of that prediction: the time it has been unseen x (its measured speed plus a
-  small allowance, ``growth_per_s`` of its size per second), at most ``max_growth`` per side, for
+  still-face allowance, ``growth_per_s`` of its size per second: detector jitter, turns), at most ``max_growth`` per side, for
   ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge);
 - covers follow faces instead of piling up: when the detector looked closely at an unmatched
   track's place (``looked``: the crops and scales of this frame's detection jobs) and found
@@ -34,7 +34,7 @@ from faceblur_cam.geometry import inside_share, iou_matrix
 class TrackerConfig:
     hold_s: float = 1.5  # unseen face in the picture: keep covering this long
     edge_hold_s: float = 0.4  # unseen face last seen touching the frame edge
-    growth_per_s: float = 0.25  # unseen box grows by its measured speed plus this fraction of its size per second
+    growth_per_s: float = 0.6  # unseen box grows by its measured speed plus this fraction of its size per second
     max_growth: float = 0.3  # ... up to this fraction per side
     missed_growth: float = 0.15  # ... or this, once a close look found nothing there
     miss_end_s: float = 0.5  # close looks found nothing there for this long: the cover ends
