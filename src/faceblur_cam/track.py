@@ -10,8 +10,8 @@ boxes to cover on this frame:
 - an unmatched track is predicted with its velocity and with the camera's own motion (``shift``:
   what the change map measured between the previous frame and this one) and returned, grown by
   the uncertainty of that prediction: the time it has been unseen x (its measured speed plus a
-  still-face allowance, ``growth_per_s`` of its size per second: detector jitter, turns), at most ``max_growth`` per side, for
-  ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge);
+  still-face allowance, ``growth_per_s`` of its size per second: detector jitter, turns), at
+  most ``max_growth`` per side, for ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge);
 - covers follow faces instead of piling up: when the detector looked closely at an unmatched
   track's place (``looked``: the crops and scales of this frame's detection jobs) and found
   nothing, its cover shrinks back towards the face size and ends after ``miss_end_s``; a track born
