@@ -85,7 +85,7 @@ def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0, fac
         raise ValueError(f"{len(out)} covers but {len(decide)} face boxes")
     size = out[:, 2:] - out[:, :2]
     # a detector's box of a cut face may stop a little short of the edge
-    near = np.maximum(pad, 0.08 * (decide[:, 2:] - decide[:, :2])) if faces is not None else pad
+    near = np.maximum(pad, 0.25 * (decide[:, 2:] - decide[:, :2])) if faces is not None else pad
     low = decide[:, :2] <= near
     high = decide[:, 2:] >= np.array([w, h], np.float32) - near
     out[:, :2] -= size * (0.5 * low + 0.25 * (high & ~low))
