@@ -89,7 +89,7 @@ def test_a_turned_heads_cover_reaches_behind_the_face_where_the_hair_and_ear_are
 def test_only_a_face_cut_by_the_frame_edge_gets_its_cover_extended():
     from faceblur_cam.geometry import extend_at_edges
 
-    faces = np.array([[250, 40, 390, 220], [0, 200, 40, 280]], np.float32)  # a close-up, a face cut at the left
+    faces = np.array([[250, 80, 390, 260], [0, 200, 40, 280]], np.float32)  # a close-up, a face cut at the left
     covers = grow(faces, Margin())
     assert covers[0, 1] < 0  # the close-up's head reaches past the top edge ...
     out = extend_at_edges(covers, (640, 480), faces=faces)
