@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,3 +65,44 @@ def test_boxes_at_the_frame_edge_reach_past_it_so_their_ellipse_covers_the_visib
     after = region_mask(out[:1], (640, 480))
     assert before[100:180, 0:40].mean() < 0.8 <= after[100:180, 0:40].mean()
     assert after[before].mean() > 0.97  # next to nothing the old ellipse covered is given up
+
+
+def _profile_landmarks(box, nose_shift):
+    """Five landmarks (eyes, nose, mouth corners) of a face box, the nose ``nose_shift`` box widths
+    right of the centre (a turned head)."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cx = (x1 + x2) / 2 + nose_shift * w
+    return np.array([[[cx - 0.2 * w, y1 + 0.35 * h], [cx + 0.2 * w, y1 + 0.35 * h], [cx, y1 + 0.55 * h],
+                      [cx - 0.15 * w, y1 + 0.75 * h], [cx + 0.15 * w, y1 + 0.75 * h]]], np.float32)
+
+
+def test_a_turned_heads_cover_reaches_behind_the_face_where_the_hair_and_ear_are():
+    profile = np.array([[220, 100, 270, 200]], np.float32)  # a turned head: a narrow box
+    turned = grow(profile, Margin(), _profile_landmarks(profile[0], 0.3))[0]  # nose to the right
+    behind, ahead = profile[0, 0] - turned[0], turned[2] - profile[0, 2]
+    assert behind > 2 * ahead > 0  # the back of the head is on the left
+    mirrored = grow(profile, Margin(), _profile_landmarks(profile[0], -0.3))[0]
+    assert mirrored[2] - profile[0, 2] > 2 * (profile[0, 0] - mirrored[0]) > 0
+
+
+def test_only_a_face_cut_by_the_frame_edge_gets_its_cover_extended():
+    from faceblur_cam.geometry import extend_at_edges
+
+    faces = np.array([[250, 80, 390, 260], [0, 200, 40, 280]], np.float32)  # a close-up, a face cut at the left
+    covers = grow(faces, Margin())
+    assert covers[0, 1] < 0  # the close-up's head reaches past the top edge ...
+    out = extend_at_edges(covers, (640, 480), faces=faces)
+    assert np.allclose(out[0], covers[0])  # ... but the face is whole: its cover stays the head's size
+    assert out[1, 0] < covers[1, 0] - 10  # the cut face: extended past the edge as before
+    with pytest.raises(ValueError):
+        extend_at_edges(covers, (640, 480), faces=faces[:1])
+
+
+def test_a_cover_inside_another_is_merged_and_one_that_adds_area_is_kept():
+    from faceblur_cam.geometry import absorbed_into_others
+
+    covers = np.array([[100, 100, 300, 340], [150, 150, 250, 290], [280, 100, 400, 240]], np.float32)
+    assert absorbed_into_others(covers).tolist() == [0, 2]
+    assert absorbed_into_others(covers[[1]]).tolist() == [0]
+    assert absorbed_into_others(np.zeros((0, 4), np.float32)).tolist() == []

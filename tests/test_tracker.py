@@ -156,3 +156,32 @@ def test_a_weakly_seen_track_stays_tentative_until_seen_on_three_frames():
     for i in range(3):
         tr.update(weak, (3 + i) * DT, looked=WHOLE)
     assert len(tr.update(Detections.empty(), 6 * DT, looked=WHOLE)) == 1  # three: held like a face
+
+
+def test_the_camera_shift_moves_a_held_cover_and_is_not_taken_for_the_face_moving():
+    tr = FaceTracker(frame_wh=(1280, 720))
+    for i in range(5):
+        tr.update(det([300, 200, 360, 270]), i * DT, shift=(0.0, 0.0))
+    t = 4 * DT
+    for k in range(1, 4):  # the camera pans: the picture moves 15 px right per frame, the face is missed
+        out = tr.update(Detections.empty(), t + k * DT, shift=(15.0, 0.0))
+        assert contains(out.xyxy[0], [300 + 15 * k, 200, 360 + 15 * k, 270]), out.xyxy[0]
+    # found again where the pan took it: its own velocity stays ~0 (it did not move in the scene)
+    tr.update(det([360, 200, 420, 270]), t + 4 * DT, shift=(15.0, 0.0))
+    assert abs(float(tr.tracks[0].velocity[0])) < 30
+
+
+def test_a_tracks_cover_state_lives_on_the_track():
+    from faceblur_cam.track import CoverState
+
+    tr = FaceTracker(frame_wh=(640, 480))
+    tr.update(det([300, 200, 360, 270]), 0.0, looked=WHOLE)
+    tr.update(det([300, 200, 360, 270]), DT, looked=WHOLE)
+    assert tr.tracks[0].state(DT) is CoverState.SEEN
+    tr.update(Detections.empty(), 2 * DT, looked=COARSE)
+    assert tr.tracks[0].state(2 * DT) is CoverState.HELD
+    held = tr.tracks[0].predict(2 * DT, tr.config)
+    tr.update(Detections.empty(), 3 * DT, looked=WHOLE)
+    assert tr.tracks[0].state(3 * DT) is CoverState.MISSED
+    missed = tr.tracks[0].predict(3 * DT, tr.config)
+    assert contains(held, [300, 200, 360, 270]) and contains(missed, [300, 200, 360, 270])

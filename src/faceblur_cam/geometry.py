@@ -65,9 +65,13 @@ def grow(xyxy: np.ndarray, margin: Margin, landmarks: np.ndarray | None = None) 
     return out.astype(np.float32)
 
 
-def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> np.ndarray:
+def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0, faces: np.ndarray | None = None
+                    ) -> np.ndarray:
     """Boxes that touch the frame edge (within ``pad`` px) extended past it by half their size,
-    and inwards by a quarter.
+    and inwards by a quarter. With ``faces`` (the face boxes the ``xyxy`` covers were grown from,
+    one per cover), a cover is extended on a side only where its *face* box touches that edge:
+    a whole face whose cover merely reaches past the edge (a close-up) is not cut, and its cover
+    stays the head's size.
 
     A face leaving or entering the picture is detected only by its visible part, so its box ends
     at the edge, where the inscribed ellipse is narrowest: extending the box past the edge makes
@@ -76,9 +80,14 @@ def extend_at_edges(xyxy: np.ndarray, wh: tuple[int, int], pad: float = 2.0) -> 
     """
     w, h = wh
     out: np.ndarray = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
+    decide = out if faces is None else np.asarray(faces, np.float32).reshape(-1, 4)
+    if len(decide) != len(out):
+        raise ValueError(f"{len(out)} covers but {len(decide)} face boxes")
     size = out[:, 2:] - out[:, :2]
-    low = out[:, :2] <= pad
-    high = out[:, 2:] >= np.array([w, h], np.float32) - pad
+    # a detector's box of a cut face may stop a little short of the edge
+    near = np.maximum(pad, 0.25 * (decide[:, 2:] - decide[:, :2])) if faces is not None else pad
+    low = decide[:, :2] <= near
+    high = decide[:, 2:] >= np.array([w, h], np.float32) - near
     out[:, :2] -= size * (0.5 * low + 0.25 * (high & ~low))
     out[:, 2:] += size * (0.5 * high + 0.25 * (low & ~high))
     return out
@@ -109,6 +118,85 @@ def clip_int(xyxy: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     out[:, 0:2] = np.floor(xyxy[:, 0:2])
     out[:, 2:4] = np.ceil(xyxy[:, 2:4])
     return np.clip(out, 0, [w, h, w, h])
+
+
+def area(xyxy: np.ndarray) -> np.ndarray:
+    """Area of each box (0 for an empty one)."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    return np.asarray(np.prod(np.clip(xyxy[:, 2:] - xyxy[:, :2], 0, None), axis=1), np.float32)
+
+
+def inside_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of box ``a``'s area that lies inside box ``b`` (0 for an empty ``a``)."""
+    return intersection(a, b) / max(float(area(a)[0]), 1e-6)
+
+
+def ellipse_inside(inner: np.ndarray, outer: np.ndarray, points: int = 24) -> float:
+    """Share of the outline of the ellipse inscribed in box ``inner`` that lies inside the ellipse
+    inscribed in box ``outer`` (1.0: ``inner``'s cover adds nothing to ``outer``'s)."""
+    angle = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    centre, half = (inner[:2] + inner[2:]) / 2, (inner[2:] - inner[:2]) / 2
+    xy = centre + half * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    oc, oh = (outer[:2] + outer[2:]) / 2, np.maximum((outer[2:] - outer[:2]) / 2, 1e-6)
+    return float(np.mean((((xy - oc) / oh) ** 2).sum(axis=1) <= 1.0 + 1e-6))
+
+
+def absorbed_into_others(xyxy: np.ndarray, share: float = 1.0) -> np.ndarray:
+    """Indices of the covers to keep: a cover whose ellipse lies (``share`` of its outline) inside
+    another kept cover's ellipse is merged into it, since it would add nothing to what that one
+    hides (the larger ones are kept first). A union that would be larger than its parts is never
+    formed: covers are only ever dropped into one that already holds them."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    keep: list[int] = []
+    for i in np.argsort(-area(xyxy), kind="stable"):
+        if not any(ellipse_inside(xyxy[i], xyxy[k]) >= share for k in keep):
+            keep.append(int(i))
+    return np.array(sorted(keep), np.int64)
+
+
+def union_box(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest box holding both boxes."""
+    return np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]).astype(np.float32)
+
+
+def intersection(a: np.ndarray, b: np.ndarray) -> float:
+    """Area the two boxes share."""
+    return float(np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None)))
+
+
+def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
+    """Overlapping boxes replaced by their union where that costs little (the union's area at most
+    ``slack`` times the area the two cover), until no such pair is left."""
+    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        out: list[np.ndarray] = []
+        for b in boxes:
+            for i, o in enumerate(out):
+                inter = intersection(o, b)
+                union = union_box(o, b)
+                parts = float(area(o)[0] + area(b)[0]) - inter
+                if inter > 0 and float(area(union)[0]) <= slack * parts:
+                    out[i] = union
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return np.array(boxes, np.float32).reshape(-1, 4)
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while len(order):
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        order = rest[iou_matrix(xyxy[i:i + 1], xyxy[rest])[0] <= iou]
+    return np.asarray(keep, dtype=np.int64)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

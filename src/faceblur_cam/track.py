@@ -7,9 +7,10 @@ boxes to cover on this frame:
 
 - a new detection is returned on the very frame it is found (no confirmation delay);
 - a matched track returns the detection box of this frame (masks belong to the frame);
-- an unmatched track is predicted with its velocity and returned, grown with the time it has
-  been unseen (at most ``max_growth``), for ``hold_s`` seconds (``edge_hold_s`` when it was
-  leaving through an edge);
+- an unmatched track is predicted with its velocity and with the camera's own motion (``shift``:
+  what the change map measured between the previous frame and this one) and returned, grown with
+  the time it has been unseen (``growth_per_s`` of its size per second, at most ``max_growth``
+  per side), for ``hold_s`` seconds (``edge_hold_s`` when it was leaving through an edge);
 - covers follow faces instead of piling up: when the detector looked closely at an unmatched
   track's place (``looked``: the crops and scales of this frame's detection jobs) and found
   nothing, its cover shrinks back towards the face size and ends after ``miss_end_s``; a track born
@@ -20,11 +21,12 @@ boxes to cover on this frame:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
 from faceblur_cam.detections import Detections
-from faceblur_cam.geometry import expand, iou_matrix
+from faceblur_cam.geometry import inside_share, iou_matrix
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ class TrackerConfig:
     max_speed: float = 30.0  # clamp: box sizes per second
 
 
+class CoverState(Enum):
+    """What a track's cover is doing on a frame."""
+
+    SEEN = "seen"  # found on this frame: the cover is this frame's detection box
+    HELD = "held"  # not found, no close look there: predicted and grown with the uncertainty
+    MISSED = "missed"  # close looks found nothing there: grows less (shrinks back), ends soon
+
+
 @dataclass
 class Track:
     track_id: int
@@ -57,20 +67,43 @@ class Track:
     t: float  # time of the last measurement
     score: float
     landmarks: np.ndarray
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))  # px/s per coord
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))  # px/s per coord, in the scene
+    speed: float = 0.0  # smoothed largest |velocity| (px/s): how far the face may go while unseen
+    camera: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # camera shift since ``t`` (px)
     at_edge: bool = False
     hits: int = 1  # frames on which the detector found this face
     best_score: float = 0.0
     missed_since: float | None = None  # first of the close looks in a row that found nothing
 
-    def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
+    def state(self, t: float) -> CoverState:
+        if self.t == t:
+            return CoverState.SEEN
+        return CoverState.HELD if self.missed_since is None else CoverState.MISSED
+
+    def moved_box(self, t: float, config: TrackerConfig) -> np.ndarray:
+        """The last box moved with the face's own velocity and the camera's motion since."""
         dt = max(0.0, t - self.t)
-        box = self.xyxy + self.velocity * min(dt, config.max_predict_s)
-        limit = config.max_growth
-        if self.missed_since is not None:  # a close look found nothing there: grow less
-            limit = config.missed_growth
-        growth = min(limit, config.growth_per_s * dt)
-        return np.asarray(expand(box, growth)[0])
+        return np.asarray(self.xyxy + self.velocity * min(dt, config.max_predict_s) + np.tile(self.camera, 2),
+                          np.float32)
+
+    def predict(self, t: float, config: TrackerConfig) -> np.ndarray:
+        """The cover at ``t``: the moved box, grown per side by the time unseen x ``growth_per_s`` of
+        its size, at most ``max_growth`` (``missed_growth`` once missed)."""
+        box = self.moved_box(t, config)
+        state = self.state(t)
+        if state is CoverState.SEEN:
+            return box
+        dt = max(0.0, t - self.t)
+        wh = np.maximum(box[2:] - box[:2], 0.0)
+        limit = config.missed_growth if state is CoverState.MISSED else config.max_growth
+        # the measured speed (``self.speed``) is kept but not added: adding it to the allowance made
+        # fast covers reach ``max_growth`` sooner and raised the largest altered share (bench/new_faces.py)
+        pad = np.minimum(limit, config.growth_per_s * dt) * wh
+        return np.concatenate([box[:2] - pad, box[2:] + pad]).astype(np.float32)
+
+    def tentative(self, config: TrackerConfig) -> bool:
+        """Seen only weakly, on fewer than ``confirm_hits`` frames: maybe texture, not a face."""
+        return self.hits < config.confirm_hits and max(self.score, self.best_score) < config.weak_score
 
 
 class FaceTracker:
@@ -97,13 +130,17 @@ class FaceTracker:
         return Detections(np.array(boxes, np.float32), np.array([tr.score for tr in self._tracks]))
 
     def update(self, detections: Detections | None, t: float, frame_wh: tuple[int, int] | None = None,
-               looked: np.ndarray | None = None) -> Detections:
+               looked: np.ndarray | None = None, shift: tuple[float, float] | None = None) -> Detections:
         """``looked``: ``float32 (M, 5)`` crops (x1, y1, x2, y2) and scales (network pixels per frame
-        pixel) the detector looked at on this frame; ``None`` when it did not run."""
+        pixel) the detector looked at on this frame; ``None`` when it did not run. ``shift``: how far
+        the picture moved (dx, dy, frame pixels) since the previous frame (``Change.shift``)."""
         if frame_wh is not None:
             self.frame_wh = frame_wh
         cfg = self.config
         self._tracks = [tr for tr in self._tracks if t - tr.t <= (cfg.edge_hold_s if tr.at_edge else cfg.hold_s)]
+        if shift is not None:
+            for tr in self._tracks:
+                tr.camera = (tr.camera + np.asarray(shift, np.float32)).astype(np.float32)
         predicted = np.array([tr.predict(t, cfg) for tr in self._tracks], np.float32).reshape(-1, 4)
         out_boxes: list[np.ndarray] = []
         out_scores: list[float] = []
@@ -150,8 +187,7 @@ class FaceTracker:
             if _looked_closely(predicted[i], looked, cfg.min_look_px):
                 if tr.missed_since is None:
                     tr.missed_since = t
-                tentative = tr.hits < cfg.confirm_hits and max(tr.score, tr.best_score) < cfg.weak_score
-                if tentative or t - tr.missed_since >= cfg.miss_end_s:
+                if tr.tentative(cfg) or t - tr.missed_since >= cfg.miss_end_s:
                     continue
                 predicted[i] = tr.predict(t, cfg)  # shrunk back: no growth once missed
             keep.append(i)
@@ -166,15 +202,11 @@ class FaceTracker:
         dropped: set[int] = set()
         # the least recently seen held tracks go first
         for i in sorted((i for i in keep if i < n and i not in matched), key=lambda k: self._tracks[k].t):
-            a = boxes[i]
-            area = max(float(np.prod(a[2:] - a[:2])), 1e-6)
             for j in keep:
                 if j == i or j in dropped:
                     continue
-                b = boxes[j]
-                inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
                 limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
-                if inter / area >= limit:
+                if inside_share(boxes[i], boxes[j]) >= limit:
                     dropped.add(i)
                     break
         return [i for i in keep if i not in dropped]
@@ -217,13 +249,15 @@ class FaceTracker:
         wh = np.maximum(box[2:] - box[:2], (track.xyxy[2:] - track.xyxy[:2]) * keep)
         centre = (box[:2] + box[2:]) / 2
         box = np.concatenate([centre - wh / 2, centre + wh / 2]).astype(np.float32)
-        if dt > 0:
-            measured = (box - track.xyxy) / dt
+        if dt > 0:  # the face's own motion: the camera's is measured apart (``shift``)
+            measured = (box - track.xyxy - np.tile(track.camera, 2)) / dt
             size = float(np.max(box[2:] - box[:2]))
             limit = self.config.max_speed * size
             measured = np.clip(measured, -limit, limit)
             a = self.config.velocity_smoothing
             track.velocity = (a * measured + (1 - a) * track.velocity).astype(np.float32)
+            track.speed = float(a * np.max(np.abs(measured)) + (1 - a) * track.speed)
+        track.camera = np.zeros(2, np.float32)
         track.xyxy = box.copy()
         track.t = t
         track.score = float(detections.scores[di])

@@ -32,6 +32,7 @@ from faceblur_cam.detect.change import Change
 from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detect.plan import FIRST_SIDES, first_look, side, starts_over
 from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import merge_boxes
 
 
 @dataclass(frozen=True)
@@ -192,29 +193,3 @@ class BalancedPlanner:
             long_side = min(cfg.roi_side, max(32, int(round(max(x2 - x1, y2 - y1) * 2))))
             jobs.append(DetectJob((x1, y1, x2, y2), long_side, "roi"))
         return jobs
-
-
-def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
-    """Overlapping boxes replaced by their union where that costs little (the union's area at most
-    ``slack`` times the area the two cover), until no such pair is left."""
-    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
-
-    def area(b: np.ndarray) -> float:
-        return float(max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]))
-
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        out: list[np.ndarray] = []
-        for b in boxes:
-            for i, o in enumerate(out):
-                union = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])])
-                inter = np.concatenate([np.maximum(o[:2], b[:2]), np.minimum(o[2:], b[2:])])
-                if area(inter) > 0 and area(union) <= slack * (area(o) + area(b) - area(inter)):
-                    out[i] = union
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return np.array(boxes, np.float32).reshape(-1, 4)

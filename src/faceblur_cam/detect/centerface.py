@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import nms
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +110,6 @@ def input_size(frame_wh: tuple[int, int], long_side: int, multiple: int = 32) ->
     in_w = max(multiple, int(round(w * scale / multiple)) * multiple)
     in_h = max(multiple, int(round(h * scale / multiple)) * multiple)
     return in_w, in_h
-
-
-def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best score first."""
-    order = np.argsort(-scores)
-    areas = np.prod(xyxy[:, 2:] - xyxy[:, :2], axis=1)
-    keep: list[int] = []
-    while len(order):
-        i = order[0]
-        keep.append(int(i))
-        rest = order[1:]
-        lt = np.maximum(xyxy[i, :2], xyxy[rest, :2])
-        rb = np.minimum(xyxy[i, 2:], xyxy[rest, 2:])
-        inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
-        overlap = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-6)
-        order = rest[overlap <= iou]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def decode(

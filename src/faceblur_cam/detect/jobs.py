@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import nms
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,6 @@ def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: flo
     part of the face. The overlap between tiles, the full-frame passes and the tracker's hold
     cover it instead.
     """
-    from faceblur_cam.detect.centerface import nms
-
     h, w = image.shape[:2]
     found = []
     for job in jobs:
