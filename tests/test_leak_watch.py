@@ -58,10 +58,9 @@ def test_a_face_the_main_path_misses_is_covered_from_the_frame_after_the_watch_s
         assert pipeline.watch.found == len(boxes) and finds == [0.0] * len(boxes)
         second = pipeline.process(CapturedFrame(image.copy(), 1 / 30, 1))
         assert min(region_coverage(second, boxes)) >= COVERED
-        assert pipeline.watch.summary == f"Leak watch: {len(boxes)} in 1 frames checked"
-        pipeline.watch.close()
-        pipeline.watch.take()
-        assert len(pipeline.watch.take()) == 0  # handed over once, nothing kept
+        pipeline.watch.close()  # a later look (the watch may get one in) finds them covered: no new finds
+        assert pipeline.watch.found == len(boxes) and finds == [0.0] * len(boxes)
+        assert pipeline.watch.summary == f"Leak watch: {len(boxes)} in {pipeline.watch.checked} frames checked"
     finally:
         pipeline.close()
 

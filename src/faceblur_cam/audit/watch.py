@@ -136,7 +136,6 @@ class LeakWatch:
             except Exception:  # the watch is a safety net: it must never take the daemon down
                 log.exception("leak watch: the check failed")
                 continue
-            self.checked += 1
             with self._lock:
                 self._latest = seen
                 if len(seen):
@@ -149,6 +148,7 @@ class LeakWatch:
                                 "next frame on", box, frame.t)
                     if self.on_find is not None:
                         self.on_find(box, frame.t)
+            self.checked += 1  # last: a look counted as checked is handed over, counted and told
             self._stop.wait(interval)
 
 
