@@ -207,11 +207,6 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
         if isinstance(current, int) and value != int(value):
             raise ConfigError(f"{name}: must be a whole number, got {value!r}")
         return type(current)(value)
-    if isinstance(current, Choice):
-        kind = type(current)
-        if not isinstance(value, str) or value not in kind.names():
-            raise ConfigError(f"{name}: must be one of {', '.join(kind.names())}, got {value!r}")
-        return kind(value)
     if isinstance(current, str):
         if not isinstance(value, str):
             raise ConfigError(f"{name}: must be a string, got {value!r}")
@@ -245,7 +240,7 @@ def validate(config: Config) -> Config:
         raise ConfigError('recording.audio: must be "default", "off" or an input device\'s name or number, got ""')
     if not 1 <= prot.detect_budget_ms <= 5000:
         raise ConfigError(f"protect.detect_budget_ms: must be between 1 and 5000, got {prot.detect_budget_ms}")
-    # settings given by name in code (``replace(..., style="solid")``) become the named members
+    # settings given by name (the config file, or code: ``replace(..., style="solid")``) become members
     return replace(config, protect=replace(prot, style=StyleName(prot.style), shape=Shape(prot.shape)),
                    recording=replace(config.recording, voice=Voice(config.recording.voice)))
 
