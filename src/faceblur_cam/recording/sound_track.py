@@ -94,7 +94,8 @@ class SoundTrackWriter:
 
     def end_at(self, seconds: float) -> None:
         """The track ends at ``seconds`` (the video's length, known when the recording stops):
-        nothing after it is written, however long the encoder then takes to finish."""
+        nothing after it is written, however long the encoder then takes to finish, and the pipe
+        closes once it is written up to there (``HOLD_S`` later at most)."""
         self._end = round(seconds * SAMPLE_RATE)
 
     def finish(self, seconds: float) -> None:
@@ -131,6 +132,8 @@ class SoundTrackWriter:
                 due = round((self._clock() - origin - HOLD_S) * SAMPLE_RATE) - self._lead
                 self._fill_to(due)
                 self._note_lost()
+                if self._complete():  # ffmpeg gets the end of the sound now, not at finish()
+                    break
                 self._stop.wait(TICK_S)
             origin = self._origin()
             if origin is not None and self._end is not None:
@@ -141,6 +144,13 @@ class SoundTrackWriter:
             log.debug("sound track pipe closed: %s", exc)
         finally:
             self._close_fd()
+
+    def _complete(self) -> bool:
+        """The track has all it will get (the end is set and written up to). Its pipe must close
+        then: an audio filter that looks ahead (the voice disguise's ``atempo``) holds the last
+        moment of sound until the end of its input, and ffmpeg stops reading the last video frames
+        until that sound comes, so the recorder waiting for them would wait for ever."""
+        return self._end is not None and self.written >= self._end - self._lead
 
     def _close_fd(self) -> None:
         fd, self._fd = self._fd, -1
