@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # bench/evaluate.py: the scoring code shared with bench
 
 os.environ.setdefault("PYSTRAY_BACKEND", "dummy")
+
+
+def _own_user_dirs() -> None:
+    """This test process's own runtime, state and config folders (the instance lock, the log file,
+    settings): tests never touch the user's real ones, and test processes run side by side
+    (pytest-xdist workers) never take each other's instance lock or settings."""
+    base = Path(tempfile.mkdtemp(prefix="faceblur-tests-"))
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
+    for kind in ("RUNTIME_DIR", "STATE_HOME", "CONFIG_HOME"):
+        folder = base / kind.lower()
+        folder.mkdir(mode=0o700)
+        os.environ[f"XDG_{kind}"] = str(folder)
+
+
+_own_user_dirs()
 
 
 def _eval_dir() -> Path:
@@ -52,3 +70,15 @@ def textured_frame(wh=(320, 240), seed=0) -> np.ndarray:
     """A deterministic frame full of fine detail (so any blur or copy is detectable)."""
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest tests first (the VM runs, then the sweeps over the evaluation data): with
+    ``-n 2`` (tests/run.sh) each worker starts on one while the other takes the short ones, so
+    neither is left with a long test at the end. The order is otherwise unchanged."""
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("xdist_group") is not None:
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=rank)

@@ -6,7 +6,7 @@
 # - Debian packages from tests/apt-packages.txt (apt-get as root, or sudo -n);
 # - a virtualenv in .venv with the package installed editable plus its test extras;
 # - ruff and mypy over src/, tests/ and bench/ (the lint and type checks fail the run);
-# - pytest over tests/ (real inference on ../shared/eval when it is there).
+# - pytest over tests/ on two or more workers (real inference on ../shared/eval when it is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +47,7 @@ echo "tests/run.sh: ruff check"
 echo "tests/run.sh: mypy"
 .venv/bin/python -m mypy src
 .venv/bin/python -m mypy --config-file tests/mypy-tests.ini tests bench
-exec .venv/bin/python -m pytest "${fast[@]}" "$@"
+# two workers (pytest-xdist; more where there are more cores, up to 4): the VM runs share one
+# worker (one VM at a time), the longest tests start first (tests/conftest.py). "-n 0" after
+# the command runs everything in this one process.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadgroup "${fast[@]}" "$@"

@@ -112,9 +112,32 @@ def test_a_channel_that_drops_everyone_is_busy_not_not_running(folder: Path) -> 
         server.close()
 
 
-def test_nothing_listening_is_not_running(folder: Path) -> None:
+def test_nothing_listening_is_not_running_at_once(folder: Path) -> None:
+    """Nobody holds the instance lock: "not running" without retrying out the timeout (a keyboard
+    shortcut used while FaceBlur Cam is not running answers at once, not after 10 s)."""
     started = time.monotonic()
-    assert request_running_instance("resume", folder, timeout=1.0) is Answer.NOT_RUNNING
-    assert time.monotonic() - started < 10
+    assert request_running_instance("resume", folder, timeout=120.0) is Answer.NOT_RUNNING
+    assert time.monotonic() - started < 60
     result = control(folder, "pause")
     assert result.returncode == 2 and "FaceBlur Cam is not running" in result.stderr, result.stderr
+
+
+def test_an_instance_still_starting_is_waited_for(folder: Path) -> None:
+    """The lock is held but nothing answers yet (the instance is starting): the request is retried
+    and gets through once it serves."""
+    instance = claim(folder)
+    assert instance is not None
+    done: list[str] = []
+    asked = threading.Event()
+    serving = threading.Thread(target=lambda: asked.wait(60) and instance.serve(done.append), daemon=True)
+    serving.start()
+    try:
+        with_retries = threading.Thread(target=lambda: done.append(
+            request_running_instance("pause", folder, timeout=120.0).name), daemon=True)
+        with_retries.start()
+        time.sleep(0.5)  # the request has found nobody answering at least once by now
+        asked.set()
+        with_retries.join(120)
+        assert done == ["pause", "OK"]
+    finally:
+        instance.release()

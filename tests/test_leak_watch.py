@@ -256,3 +256,38 @@ def test_a_watch_find_of_a_face_the_main_detector_found_too_is_not_handed_over_t
     merged = WatchedDetect(lambda img, jobs: one, HeldFinds(everyone))(image, [])  # type: ignore[arg-type]
     assert len(merged) == len(everyone), "the face both detectors found was handed over twice"
     assert (iou_matrix(merged.xyxy, everyone.xyxy).max(axis=0) > 0.5).all(), "a face only the watch found was lost"
+
+
+class BlockingDetector:
+    """A YuNet stand-in whose look takes until ``release`` is set (a look on an emulated CPU)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.looking, self.release = threading.Event(), threading.Event()
+
+    def detect(self, image, long_side=None):
+        self.looking.set()
+        self.release.wait(CAP_S)
+        return Detections.empty()
+
+
+def test_a_look_slower_than_the_stop_is_waited_for_before_the_process_exits(photo):
+    """A stop during a slow look: ``close`` does not hold the stop up, and the process waits for the
+    look before it exits (the interpreter ending with the thread inside OpenCV aborted the app
+    with exit -6 in the VM test)."""
+    from faceblur_cam.native_threads import wait_for_native_threads
+
+    image, _boxes = photo
+    detector = BlockingDetector()
+    watch = LeakWatch(detector)  # type: ignore[arg-type]
+    watch.offer(PublishedFrame(image, 0.0, FrameKind.REDACTED, index=0), image)
+    assert detector.looking.wait(CAP_S)
+    started = time.monotonic()
+    watch.close()
+    assert time.monotonic() - started < CAP_S / 2
+    assert watch._thread.is_alive()  # still inside its look
+    assert not wait_for_native_threads(timeout=0.1)  # the exit would wait for it
+    detector.release.set()
+    assert wait_for_native_threads(timeout=CAP_S)
+    assert not watch._thread.is_alive()

@@ -65,7 +65,7 @@ def test_installs_python3_venv_when_venv_cannot_work_then_creates_the_venv(tmp_p
     assert len(installs) == 1 and "python3-venv" in calls[installs[0]].split()
     created = calls.index("python -m venv .venv")
     assert installs[0] < created
-    assert calls[-1] == "python -m pytest -q"
+    assert calls[-1] == "python -m pytest -n auto --maxprocesses 4 --dist loadgroup -q"
 
 
 def test_leaves_apt_alone_when_everything_is_there(tmp_path: Path) -> None:

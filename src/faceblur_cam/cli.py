@@ -82,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def finish_leftover_work() -> None:
-    """Before the interpreter exits: let a slow face detection still inside onnxruntime finish
-    (exiting under it aborts the process, exit 134). Only when something was left running."""
-    worker = sys.modules.get("faceblur_cam.detect.worker")
-    if worker is not None:
-        worker.wait_for_leftover_detections()
+    """Before the interpreter exits: let a slow face detection, leak-watch look or camera read
+    still inside native code finish (exiting under it aborts the process). Only when something
+    was left running."""
+    threads = sys.modules.get("faceblur_cam.native_threads")
+    if threads is not None:
+        threads.wait_for_native_threads()
 
 
 def _run_command(args: argparse.Namespace) -> int:

@@ -314,9 +314,10 @@ def request_running_instance(command: str = "show", folder: Path | None = None,
                              timeout: float = 5.0) -> Answer:
     """Send ``command`` to the running instance, retrying until ``timeout``.
 
-    A connection that is refused (no socket, nobody listening) is "not running" (retried for an
-    instance that is still starting); one that is accepted and then dropped or answered
-    ``busy`` (too many clients at once, e.g. a reconnect storm) is "busy", retried with a short
+    A connection that is refused (no socket, nobody listening) is "not running": at once when
+    nobody holds the instance lock, else retried (an instance still starting); one that is
+    accepted and then dropped or answered ``busy`` (too many clients at once, e.g. a reconnect
+    storm) is "busy", retried with a short
     growing pause: the owner's own request gets through as soon as a slot is free.
     """
     folder = ensure_private(folder) if folder else runtime_dir()
@@ -336,6 +337,8 @@ def request_running_instance(command: str = "show", folder: Path | None = None,
             log.debug("the running instance is busy (%r)", answer)
         except (ConnectionRefusedError, FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
             log.debug("no instance answers: %s", exc)
+            if not running and not _lock_held(folder):  # none starting either: say so now
+                return Answer.NOT_RUNNING
         except (OSError, ValueError) as exc:  # accepted, then dropped or timed out: it is there
             running = True
             log.debug("the running instance dropped the request: %s", exc)
@@ -343,6 +346,22 @@ def request_running_instance(command: str = "show", folder: Path | None = None,
             return Answer.BUSY if running else Answer.NOT_RUNNING
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 1.5, 0.5)
+
+
+def _lock_held(folder: Path) -> bool:
+    """Whether a process holds the instance lock (one running, or starting and not answering
+    yet). Probed by taking it for a moment."""
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError:  # cannot tell: assume one is starting (the caller retries until its timeout)
+        return True
+    with os.fdopen(fd, "r+b") as lock_file:
+        if not _try_lock(lock_file):
+            return True
+        _unlock(lock_file)
+        return False
 
 
 def ask_running_instance(command: str = "show", folder: Path | None = None,

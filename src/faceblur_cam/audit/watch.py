@@ -7,7 +7,7 @@ looks at the newest offered pair; ``take`` (worker thread, inside detection) han
 saw, so the tracker covers it from the next published frame on; the boxes of the newest look are
 kept until the next look (handed over again when the watch is starved of CPU). Nothing else about
 a face is kept: no image, only the count and the time of each find (logged).
-``close`` stops and joins the thread.
+``close`` stops the thread and joins it (or leaves a slow look to finish before the process exits).
 
 What is handed over: every face YuNet sees on the camera picture, covered or not, except the
 caller's face that "keep me visible" leaves visible on purpose. A find (a
@@ -39,6 +39,7 @@ from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import iou_matrix
+from faceblur_cam.native_threads import finish_before_exit
 from faceblur_cam.pipeline import ProtectPipeline
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class WatchConfig:
 
 class LeakWatch:
     """See the module docstring. ``on_find(box_xywh, t)`` is called on the watch thread."""
+
+    close_timeout_s = 2.0  # how long ``close`` waits for a look in progress
 
     def __init__(self, detector: FaceDetector, config: WatchConfig | None = None,
                  on_find: Callable[[list[int], float], None] | None = None):
@@ -101,9 +104,16 @@ class LeakWatch:
         return Detections.concat(finds)
 
     def close(self) -> None:
+        """Stop the watch; waits up to ``close_timeout_s`` for a look in progress, then leaves it
+        to finish before the process exits (an exit with the thread inside OpenCV or onnxruntime
+        aborts the process: "FATAL: exception not rethrown", exit -6, seen on an emulated CPU)."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=self.close_timeout_s)
+        if self._thread.is_alive():
+            log.warning("the leak watch did not finish its look within %.1f s; it finishes before the "
+                        "process exits", self.close_timeout_s)
+            finish_before_exit(self._thread, "the leak watch's current look")
 
     def check(self, frame: PublishedFrame, camera: np.ndarray | None = None) -> tuple[Detections, Detections]:
         """(the faces YuNet sees on ``camera``, those of them ``frame`` shows with their detail).

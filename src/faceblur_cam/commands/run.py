@@ -267,9 +267,11 @@ def claim_instance() -> InstanceLock | None:
 
     instance = claim()
     if instance is None:
-        if not ask_running_instance("show"):
+        # a control command probing the lock at this very moment: it is free again by now
+        if not ask_running_instance("show") and (instance := claim()) is None:
             raise UserError("FaceBlur Cam is already running but did not answer; quit it from its "
                             "tray icon (or end the process) and start it again")
+    if instance is None:
         print("FaceBlur Cam is already running; it will show its preview window.")
         return None
     path = setup_file_logging()

@@ -12,15 +12,13 @@ detection thread and joins it: a detection in progress finishes first (a thread 
 onnxruntime at interpreter exit aborts the process: "terminate called without an active
 exception", exit 134). ``close`` waits ``close_timeout_s`` so that the rest of a stop (the
 recording, the virtual camera) is not held up; a detection slower than that (an emulated CPU,
-a machine under heavy load) is left to finish on its own, and ``wait_for_leftover_detections``,
-called before the process exits (``cli.main``, and an ``atexit`` hook as a net), waits for it.
+a machine under heavy load) is left to finish on its own, and the process waits for it before
+exiting (``faceblur_cam.native_threads``).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import queue
 import threading
 import time
@@ -30,37 +28,9 @@ import numpy as np
 
 from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
+from faceblur_cam.native_threads import finish_before_exit
 
 log = logging.getLogger(__name__)
-
-
-LEFTOVER_WAIT_S = 120.0  # however slow an inference is, this is when a stuck one is given up on
-_leftover: set[threading.Thread] = set()
-_leftover_lock = threading.Lock()
-
-
-def wait_for_leftover_detections(timeout: float = LEFTOVER_WAIT_S) -> bool:
-    """Wait for detections that ``close`` left running; True when none is left inside the detector."""
-    deadline = time.monotonic() + timeout
-    with _leftover_lock:
-        threads = list(_leftover)
-    if threads:
-        log.info("waiting for the face detector to finish its current frame before exiting")
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    with _leftover_lock:
-        _leftover.difference_update(t for t in threads if not t.is_alive())
-        return not _leftover
-
-
-def _wait_at_exit() -> None:
-    if not wait_for_leftover_detections():
-        log.error("the face detector did not finish within %.0f s; exiting without waiting for it", LEFTOVER_WAIT_S)
-        logging.shutdown()
-        os._exit(1)  # an interpreter exit with a thread inside onnxruntime would abort instead
-
-
-atexit.register(_wait_at_exit)
 
 
 class DetectionUnavailable(RuntimeError):
@@ -115,8 +85,7 @@ class TimedDetector:
         if self._thread.is_alive():
             log.warning("the face detector did not finish its frame within %.1f s; it finishes before the "
                         "process exits", self.close_timeout_s)
-            with _leftover_lock:
-                _leftover.add(self._thread)
+            finish_before_exit(self._thread, "the face detector's current frame")
 
     def _loop(self) -> None:
         seq = 0

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from faceblur_cam.frames import CapturedFrame
+from faceblur_cam.native_threads import finish_before_exit
 from faceblur_cam.sources import SourceError
 from faceblur_cam.sources.fit import fit
 from faceblur_cam.sources.modes import CameraMode
@@ -154,3 +155,4 @@ class CameraSource:
         self._thread.join(timeout=2)
         if self._thread.is_alive():
             log.info("camera %r: a read is still blocked; the device is released when it returns", self._name)
+            finish_before_exit(self._thread, f"the read of camera {self._name!r}")  # an exit inside it aborts
