@@ -72,13 +72,23 @@ def textured_frame(wh=(320, 240), seed=0) -> np.ndarray:
     return rng.integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest tests first (the VM runs, then the sweeps over the evaluation data): with
-    ``-n 2`` (tests/run.sh) each worker starts on one while the other takes the short ones, so
-    neither is left with a long test at the end. The order is otherwise unchanged."""
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("xdist_group") is not None:
-            return 0
-        return 1 if item.get_closest_marker("slow") is not None else 2
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--vm", choices=("with", "without", "only"), default="with",
+                     help="the tests that boot a VM (marker 'vm'): with the rest (default), without "
+                          "them, or only them (tests/run.sh: the rest on two workers, then these alone)")
 
-    items.sort(key=rank)
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--vm``, then the longest tests first (the sweeps over the evaluation data): with ``-n 2``
+    (tests/run.sh) each worker starts on one while the other takes the short ones, so neither
+    is left with a long test at the end. The order is otherwise unchanged."""
+    choice = config.getoption("--vm")
+    if choice != "with":
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            (keep if (item.get_closest_marker("vm") is not None) == (choice == "only") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -26,6 +26,12 @@ fi
 if [ "$1 $2" = "-m venv" ]; then
     mkdir -p "$3/bin" && cp "$0" "$3/bin/python"
 fi
+if [ "$1 $2" = "-m pytest" ]; then
+    case "$*" in
+        *--vm=only*) exit "${VM_STATUS:-0}" ;;
+        *) exit "${REST_STATUS:-0}" ;;
+    esac
+fi
 exit 0
 """
 FAKE_APT = """#!/bin/sh
@@ -38,7 +44,7 @@ echo "install ok installed"
 """
 
 
-def run_script(tmp_path: Path, venv_available: bool) -> list[str]:
+def run_script(tmp_path: Path, venv_available: bool, expect: int = 0, **statuses: int) -> list[str]:
     repo, bin_dir, state = tmp_path / "repo", tmp_path / "bin", tmp_path / "state"
     (repo / "tests").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "run.sh", repo / "tests" / "run.sh")
@@ -52,10 +58,11 @@ def run_script(tmp_path: Path, venv_available: bool) -> list[str]:
     if venv_available:
         (state / "python3-venv").touch()
     calls = tmp_path / "calls"
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "STATE": str(state), "HOME": str(tmp_path)}
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "STATE": str(state), "HOME": str(tmp_path),
+           **{name.upper(): str(code) for name, code in statuses.items()}}
     result = subprocess.run(["bash", str(repo / "tests" / "run.sh"), "-q"], env=env, capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == expect, result.stderr
     return calls.read_text().splitlines()
 
 
@@ -65,7 +72,8 @@ def test_installs_python3_venv_when_venv_cannot_work_then_creates_the_venv(tmp_p
     assert len(installs) == 1 and "python3-venv" in calls[installs[0]].split()
     created = calls.index("python -m venv .venv")
     assert installs[0] < created
-    assert calls[-1] == "python -m pytest -n auto --maxprocesses 4 --dist loadgroup -q"
+    assert calls[-2:] == ["python -m pytest -n auto --maxprocesses 4 --dist loadgroup --vm=without -q",
+                          "python -m pytest -n 0 --vm=only -q"]
 
 
 def test_leaves_apt_alone_when_everything_is_there(tmp_path: Path) -> None:
@@ -73,3 +81,16 @@ def test_leaves_apt_alone_when_everything_is_there(tmp_path: Path) -> None:
     assert not any(c.startswith("apt-get") for c in calls)
     assert "python -m venv .venv" in calls
     assert os.path.basename(calls[-1].split()[0]) == "python"
+
+
+@pytest.mark.parametrize(("rest", "vm", "expect"), [
+    (1, 0, 1),  # a failure in the first run is not hidden by a green VM run
+    (0, 1, 1),
+    (2, 1, 2),  # the first failure's status
+    (5, 0, 0),  # nothing selected in one run (a single test file): fine
+    (0, 5, 0),
+    (5, 5, 5),  # nothing selected at all: pytest's own "no tests ran"
+])
+def test_both_pytest_runs_decide_the_exit_status(tmp_path: Path, rest: int, vm: int, expect: int) -> None:
+    calls = run_script(tmp_path, venv_available=True, expect=expect, rest_status=rest, vm_status=vm)
+    assert sum(c.startswith("python -m pytest") for c in calls) == 2  # the VM run happens either way

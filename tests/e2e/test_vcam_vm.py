@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_IN_VM = ROOT.parent / "shared" / "tools" / "vcam-vm" / "run-in-vm"
 HERE = Path(__file__).resolve().parent
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("vm")]  # one VM at a time
+pytestmark = [pytest.mark.e2e, pytest.mark.vm]
 
 APP_VM_TIMEOUT_S = 600  # label, run, restart + Chromium + pause: two app starts on an emulated CPU
 RELOAD_VM_TIMEOUT_S = 240  # setup reloads the module, doctor: no app start

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from test_vcam_vm import artifacts_dir, run_in_vm
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("vm")]  # one VM at a time
+pytestmark = [pytest.mark.e2e, pytest.mark.vm]
 
 WEBCAM_VM_TIMEOUT_S = 480  # devices (4 s measurement) + one app start + 10 s of rate + disconnect, emulated
 
