@@ -72,22 +72,33 @@ def textured_frame(wh=(320, 240), seed=0) -> np.ndarray:
     return rng.integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8)
 
 
+PARTS = ("all", "rest", "vm", "alone")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--vm", choices=("with", "without", "only"), default="with",
-                     help="the tests that boot a VM (marker 'vm'): with the rest (default), without "
-                          "them, or only them (tests/run.sh: the rest on two workers, then these alone)")
+    parser.addoption("--part", choices=PARTS, default="all",
+                     help="which tests: all (default); vm: those marked 'vm' (a VM); alone: those marked "
+                          "'alone' (they make their own load); rest: the others. tests/run.sh runs the VM "
+                          "ones beside the rest, then the 'alone' ones by themselves")
+
+
+def _part(item: pytest.Item) -> str:
+    for name in ("vm", "alone"):
+        if item.get_closest_marker(name) is not None:
+            return name
+    return "rest"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--vm``, then the longest tests first (the sweeps over the evaluation data): with ``-n 2``
+    """``--part``, then the longest tests first (the sweeps over the evaluation data): with ``-n 2``
     (tests/run.sh) each worker starts on one while the other takes the short ones, so neither
     is left with a long test at the end. The order is otherwise unchanged."""
-    choice = config.getoption("--vm")
-    if choice != "with":
+    part = config.getoption("--part")
+    if part != "all":
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
-            (keep if (item.get_closest_marker("vm") is not None) == (choice == "only") else drop).append(item)
+            (keep if _part(item) == part else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep

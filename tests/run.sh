@@ -40,31 +40,41 @@ fi
 fast=()
 if [ "${1:-}" = "--fast" ]; then
     shift
-    fast=(--ignore=tests/e2e -m "not slow and not e2e")
+    fast=(--ignore=tests/e2e -m "not slow and not e2e and not alone")
 fi
 echo "tests/run.sh: ruff check"
 .venv/bin/python -m ruff check --quiet src tests bench
 echo "tests/run.sh: mypy"
 .venv/bin/python -m mypy src
 .venv/bin/python -m mypy --config-file tests/mypy-tests.ini tests bench
-# Two runs of pytest, one exit status:
-# - everything but the VM tests on two workers (pytest-xdist; more where there are more cores, up
-#   to 4; the sweeps over the evaluation data start first, see tests/conftest.py);
-# - then the VM tests alone (an emulated CPU beside the other tests ran three times slower).
-# "-n 0" after the command runs the first in this one process. Exit status 5 (nothing selected,
-# e.g. "tests/run.sh tests/test_keep_me.py" has no VM test) counts as success unless both say it.
+# Three runs of pytest, one exit status:
+# - the VM tests (marker "vm"), in the background, their output shown when they end;
+# - beside them, at a lower priority (nice 10: the emulated CPU of a VM sharing the cores evenly
+#   with the other tests ran three times slower), everything else on two workers (pytest-xdist;
+#   more where there are more cores, up to 4; the sweeps over the evaluation data start first,
+#   see tests/conftest.py);
+# - then the tests marked "alone" by themselves: they make their own load (a CPU hog, a stalled
+#   encoder) and judge what it does.
+# The fast tier leaves out the VM and "alone" tests. "-n 0" after the command runs the middle
+# run in one process. Exit status 5 (nothing selected, e.g. "tests/run.sh tests/test_keep_me.py"
+# has no VM test) counts as success unless every run says it.
 py=.venv/bin/python
+vm_log=$(mktemp)
+"$py" -m pytest -n 0 --part=vm "${fast[@]}" "$@" >"$vm_log" 2>&1 &
+vm_pid=$!
+trap 'kill $vm_pid 2>/dev/null || true; rm -f "$vm_log"' EXIT
 rest=0
-"$py" -m pytest -n auto --maxprocesses 4 --dist loadgroup --vm=without "${fast[@]}" "$@" || rest=$?
-vm=5
-if [ ${#fast[@]} -eq 0 ]; then
-    vm=0
-    "$py" -m pytest -n 0 --vm=only "$@" || vm=$?
-fi
-if [ $rest -eq 5 ] && [ $vm -eq 5 ]; then
+nice -n 10 "$py" -m pytest -n auto --maxprocesses 4 --dist loadgroup --part=rest "${fast[@]}" "$@" || rest=$?
+vm=0
+wait $vm_pid || vm=$?
+echo "tests/run.sh: the VM tests (run beside the others):"
+cat "$vm_log"
+alone=0
+"$py" -m pytest -n 0 --part=alone "${fast[@]}" "$@" || alone=$?
+if [ $rest -eq 5 ] && [ $vm -eq 5 ] && [ $alone -eq 5 ]; then
     exit 5
 fi
-for status in $rest $vm; do
+for status in $rest $vm $alone; do
     if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
         exit "$status"
     fi

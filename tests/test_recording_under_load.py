@@ -28,10 +28,11 @@ from test_recording_sound import pulse as pulse  # noqa: F401  (a fixture)
 
 from faceblur_cam.recording.recorder import Mp4Recorder
 
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(p) for p in ("pulseaudio", "pactl", "ffprobe")),
-    reason="pulseaudio, pulseaudio-utils and ffmpeg (tests/apt-packages.txt) are needed",
-)
+pytestmark = [
+    pytest.mark.skipif(not all(shutil.which(p) for p in ("pulseaudio", "pactl", "ffprobe")),
+                       reason="pulseaudio, pulseaudio-utils and ffmpeg (tests/apt-packages.txt) are needed"),
+    pytest.mark.alone,  # they make their own load (a CPU hog, a stalled encoder): not beside other tests
+]
 
 FPS = 30
 WH = (1280, 720)

@@ -28,7 +28,8 @@ if [ "$1 $2" = "-m venv" ]; then
 fi
 if [ "$1 $2" = "-m pytest" ]; then
     case "$*" in
-        *--vm=only*) exit "${VM_STATUS:-0}" ;;
+        *--part=vm*) exit "${VM_STATUS:-0}" ;;
+        *--part=alone*) exit "${ALONE_STATUS:-0}" ;;
         *) exit "${REST_STATUS:-0}" ;;
     esac
 fi
@@ -72,8 +73,9 @@ def test_installs_python3_venv_when_venv_cannot_work_then_creates_the_venv(tmp_p
     assert len(installs) == 1 and "python3-venv" in calls[installs[0]].split()
     created = calls.index("python -m venv .venv")
     assert installs[0] < created
-    assert calls[-2:] == ["python -m pytest -n auto --maxprocesses 4 --dist loadgroup --vm=without -q",
-                          "python -m pytest -n 0 --vm=only -q"]
+    assert sorted(calls[-3:]) == ["python -m pytest -n 0 --part=alone -q", "python -m pytest -n 0 --part=vm -q",
+                                  "python -m pytest -n auto --maxprocesses 4 --dist loadgroup --part=rest -q"]
+    assert calls[-1] == "python -m pytest -n 0 --part=alone -q"
 
 
 def test_leaves_apt_alone_when_everything_is_there(tmp_path: Path) -> None:
@@ -83,14 +85,17 @@ def test_leaves_apt_alone_when_everything_is_there(tmp_path: Path) -> None:
     assert os.path.basename(calls[-1].split()[0]) == "python"
 
 
-@pytest.mark.parametrize(("rest", "vm", "expect"), [
-    (1, 0, 1),  # a failure in the first run is not hidden by a green VM run
-    (0, 1, 1),
-    (2, 1, 2),  # the first failure's status
-    (5, 0, 0),  # nothing selected in one run (a single test file): fine
-    (0, 5, 0),
-    (5, 5, 5),  # nothing selected at all: pytest's own "no tests ran"
+@pytest.mark.parametrize(("rest", "vm", "alone", "expect"), [
+    (1, 0, 0, 1),  # a failure in one run is not hidden by the others
+    (0, 1, 0, 1),
+    (0, 0, 1, 1),
+    (2, 0, 1, 2),  # the first failure's status
+    (5, 0, 5, 0),  # nothing selected in some runs (a single test file): fine
+    (0, 5, 5, 0),
+    (5, 5, 5, 5),  # nothing selected at all: pytest's own "no tests ran"
 ])
-def test_both_pytest_runs_decide_the_exit_status(tmp_path: Path, rest: int, vm: int, expect: int) -> None:
-    calls = run_script(tmp_path, venv_available=True, expect=expect, rest_status=rest, vm_status=vm)
-    assert sum(c.startswith("python -m pytest") for c in calls) == 2  # the VM run happens either way
+def test_every_pytest_run_decides_the_exit_status(tmp_path: Path, rest: int, vm: int, alone: int,
+                                                  expect: int) -> None:
+    calls = run_script(tmp_path, venv_available=True, expect=expect, rest_status=rest, vm_status=vm,
+                       alone_status=alone)
+    assert sum(c.startswith("python -m pytest") for c in calls) == 3  # every run happens either way
