@@ -122,6 +122,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory, eval_dir: Path) -> Path:
     return path
 
 
+# A stop that hangs, not a stop's time: about 0.5 s on a quiet machine; the detector's and the
+# leak watch's 2 s waits for a look in progress, a recording's last frames and a machine at load
+# 8 (VMs beside the tests) add up to several seconds (3 s was too tight there).
+EXIT_CAP_S = 20.0
+
+
 def run_and_terminate(tmp_path: Path, clip: Path, record: bool, settle_s: float = 1.5, slow: bool = False) -> float:
     """Start the daemon, wait until it protects, SIGTERM it; check how it ended; seconds to exit.
 
@@ -153,7 +159,8 @@ def run_and_terminate(tmp_path: Path, clip: Path, record: bool, settle_s: float 
             proc.wait()
     text = out.decode(errors="replace") + log_file.read_text()
     assert proc.returncode == 0, text
-    assert took < 3.0, f"exit took {took:.1f} s"
+    print(f"exit took {took:.2f} s")
+    assert took < EXIT_CAP_S, f"exit took {took:.1f} s"
     for crash in ("FATAL", "terminate called", "Traceback"):
         assert crash not in text, text
     assert (vcam / "closed").is_file(), "the virtual camera was not released"
