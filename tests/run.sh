@@ -40,7 +40,7 @@ fi
 fast=()
 if [ "${1:-}" = "--fast" ]; then
     shift
-    fast=(--ignore=tests/e2e -m "not slow and not e2e and not alone")
+    fast=(--ignore=tests/e2e -m "not slow and not e2e and not vm and not alone")
 fi
 echo "tests/run.sh: ruff check"
 .venv/bin/python -m ruff check --quiet src tests bench
@@ -55,22 +55,25 @@ echo "tests/run.sh: mypy"
 #   see tests/conftest.py);
 # - then the tests marked "alone" by themselves: they make their own load (a CPU hog, a stalled
 #   encoder) and judge what it does.
-# The fast tier leaves out the VM and "alone" tests. "-n 0" after the command runs the middle
-# run in one process. Exit status 5 (nothing selected, e.g. "tests/run.sh tests/test_keep_me.py"
-# has no VM test) counts as success unless every run says it.
+# The fast tier leaves out the VM and "alone" tests: it runs the middle run only. "-n 0" after
+# the command runs the middle run in one process. Exit status 5 (nothing selected, e.g.
+# "tests/run.sh tests/test_keep_me.py" has no VM test) counts as success unless every run says it.
 py=.venv/bin/python
+if [ ${#fast[@]} -gt 0 ]; then
+    exec "$py" -m pytest -n auto --maxprocesses 4 --dist loadgroup "${fast[@]}" "$@"
+fi
 vm_log=$(mktemp)
-"$py" -m pytest -n 0 --part=vm "${fast[@]}" "$@" >"$vm_log" 2>&1 &
+"$py" -m pytest -n 0 --part=vm "$@" >"$vm_log" 2>&1 &
 vm_pid=$!
 trap 'kill $vm_pid 2>/dev/null || true; rm -f "$vm_log"' EXIT
 rest=0
-nice -n 10 "$py" -m pytest -n auto --maxprocesses 4 --dist loadgroup --part=rest "${fast[@]}" "$@" || rest=$?
+nice -n 10 "$py" -m pytest -n auto --maxprocesses 4 --dist loadgroup --part=rest "$@" || rest=$?
 vm=0
 wait $vm_pid || vm=$?
 echo "tests/run.sh: the VM tests (run beside the others):"
 cat "$vm_log"
 alone=0
-"$py" -m pytest -n 0 --part=alone "${fast[@]}" "$@" || alone=$?
+"$py" -m pytest -n 0 --part=alone "$@" || alone=$?
 if [ $rest -eq 5 ] && [ $vm -eq 5 ] && [ $alone -eq 5 ]; then
     exit 5
 fi

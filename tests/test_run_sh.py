@@ -45,7 +45,8 @@ echo "install ok installed"
 """
 
 
-def run_script(tmp_path: Path, venv_available: bool, expect: int = 0, **statuses: int) -> list[str]:
+def run_script(tmp_path: Path, venv_available: bool, expect: int = 0, args: tuple[str, ...] = ("-q",),
+               **statuses: int) -> list[str]:
     repo, bin_dir, state = tmp_path / "repo", tmp_path / "bin", tmp_path / "state"
     (repo / "tests").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "run.sh", repo / "tests" / "run.sh")
@@ -61,7 +62,7 @@ def run_script(tmp_path: Path, venv_available: bool, expect: int = 0, **statuses
     calls = tmp_path / "calls"
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "STATE": str(state), "HOME": str(tmp_path),
            **{name.upper(): str(code) for name, code in statuses.items()}}
-    result = subprocess.run(["bash", str(repo / "tests" / "run.sh"), "-q"], env=env, capture_output=True,
+    result = subprocess.run(["bash", str(repo / "tests" / "run.sh"), *args], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == expect, result.stderr
     return calls.read_text().splitlines()
@@ -99,3 +100,10 @@ def test_every_pytest_run_decides_the_exit_status(tmp_path: Path, rest: int, vm:
     calls = run_script(tmp_path, venv_available=True, expect=expect, rest_status=rest, vm_status=vm,
                        alone_status=alone)
     assert sum(c.startswith("python -m pytest") for c in calls) == 3  # every run happens either way
+
+
+def test_the_fast_tier_is_one_run_on_the_workers(tmp_path: Path) -> None:
+    calls = run_script(tmp_path, venv_available=True, expect=3, args=("--fast", "-q"), rest_status=3)
+    runs = [c for c in calls if c.startswith("python -m pytest")]
+    assert runs == ["python -m pytest -n auto --maxprocesses 4 --dist loadgroup --ignore=tests/e2e "
+                    "-m not slow and not e2e and not vm and not alone -q"]
