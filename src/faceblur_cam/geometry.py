@@ -199,6 +199,33 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
+def longest_side(box: np.ndarray) -> float:
+    """A box's longer side (at least 1 px): its size when comparing sizes and distances."""
+    return float(max(box[2] - box[0], box[3] - box[1], 1.0))
+
+
+def centre(box: np.ndarray) -> np.ndarray:
+    return np.asarray((box[:2] + box[2:]) / 2)
+
+
+def centre_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between the two boxes' centres, in pixels."""
+    return float(np.linalg.norm(centre(a) - centre(b)))
+
+
+def size_ratio(a: np.ndarray, b: np.ndarray) -> float:
+    """Larger over smaller ``longest_side`` (1.0: the same size)."""
+    sa, sb = longest_side(a), longest_side(b)
+    return max(sa, sb) / min(sa, sb)
+
+
+def touch_when_grown(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
+    """Whether ``a`` and ``b``, each grown by ``margin`` of its own longest side per side, touch."""
+    pa, pb = margin * longest_side(a), margin * longest_side(b)
+    return bool(a[0] - pa <= b[2] + pb and b[0] - pb <= a[2] + pa
+                and a[1] - pa <= b[3] + pb and b[1] - pb <= a[3] + pa)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU, shape ``(len(a), len(b))``."""
     if len(a) == 0 or len(b) == 0:

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceblur_cam.geometry import area, centre, centre_distance, iou_matrix, longest_side, size_ratio, touch_when_grown
+
 
 class KeepState(enum.Enum):
     OFF = "off"  # the mode is off: everyone is covered, as always
@@ -109,39 +111,24 @@ class KeepMeConfig:
     blip_hidden_s: float = 0.3  # ... one found on a single frame only
 
 
-def _size(box: np.ndarray) -> float:
-    return float(max(box[2] - box[0], box[3] - box[1], 1.0))
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return np.asarray((box[:2] + box[2:]) / 2)
-
-
 def same_place(a: np.ndarray, b: np.ndarray, distance: float, ratio: float) -> bool:
     """Boxes whose centres are within ``distance`` of the larger size and sizes within ``ratio``."""
-    sa, sb = _size(a), _size(b)
-    if max(sa, sb) / min(sa, sb) > ratio:
+    if size_ratio(a, b) > ratio:
         return False
-    return float(np.linalg.norm(_centre(a) - _centre(b))) <= distance * max(sa, sb)
+    return centre_distance(a, b) <= distance * max(longest_side(a), longest_side(b))
 
 
 def cannot_swap(me: np.ndarray, other: np.ndarray, cfg: KeepMeConfig) -> bool:
     """Whether the tracker could not take ``other`` (found on this frame) for ``me``'s track."""
-    inter = np.clip(np.minimum(me[2:], other[2:]) - np.maximum(me[:2], other[:2]), 0, None)
-    i = float(inter[0] * inter[1])
-    union = float(np.prod(me[2:] - me[:2]) + np.prod(other[2:] - other[:2])) - i
-    if union <= 0 or i / union >= cfg.swap_iou:
+    if min(float(area(me)[0]), float(area(other)[0])) <= 0:  # a degenerate box: assume it could
         return False
-    sm, so = _size(me), _size(other)
-    far = float(np.linalg.norm(_centre(me) - _centre(other))) >= cfg.swap_distance * max(sm, so)
-    return far or max(sm, so) / min(sm, so) >= cfg.swap_ratio
+    if float(iou_matrix(me[None], other[None])[0, 0]) >= cfg.swap_iou:
+        return False
+    far = centre_distance(me, other) >= cfg.swap_distance * max(longest_side(me), longest_side(other))
+    return far or size_ratio(me, other) >= cfg.swap_ratio
 
 
-def near(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
-    """Whether ``a`` and ``b``, each grown by ``margin`` of its own size per side, touch."""
-    pa, pb = margin * _size(a), margin * _size(b)
-    return bool(a[0] - pa <= b[2] + pb and b[0] - pb <= a[2] + pa
-                and a[1] - pa <= b[3] + pb and b[1] - pb <= a[3] + pa)
+near = touch_when_grown  # a face beside "me": their boxes, grown by a margin of their size, touch
 
 
 class KeepMe:
@@ -269,8 +256,8 @@ class KeepMe:
             self._mark_unclear(t)
             return None, Why.UNSEEN
         gap = t - self._last_seen
-        step_ok = self._last_box is None or float(np.linalg.norm(_centre(box) - _centre(self._last_box))) \
-            <= cfg.max_step * max(_size(box), _size(self._last_box))
+        step_ok = self._last_box is None or centre_distance(box, self._last_box) \
+            <= cfg.max_step * max(longest_side(box), longest_side(self._last_box))
         self._last_seen, self._last_box, self._last_at_edge = t, box.copy(), me.at_edge
         if gap > cfg.gap_s or not step_ok:
             self._mark_unclear(t)
@@ -300,13 +287,13 @@ class KeepMe:
         if not seen:
             return False
         if self.policy == "largest" or frame_wh is None:
-            chosen = max(seen, key=lambda tr: _size(tr.xyxy))
+            chosen = max(seen, key=lambda tr: longest_side(tr.xyxy))
         else:
             mid = np.array(frame_wh, np.float32) / 2
             diag = float(np.linalg.norm(mid)) or 1.0
 
             def merit(tr: TrackView) -> float:  # large and central; half the merit at a corner
-                return _size(tr.xyxy) * (1.0 - 0.5 * float(np.linalg.norm(_centre(tr.xyxy) - mid)) / diag)
+                return longest_side(tr.xyxy) * (1.0 - 0.5 * float(np.linalg.norm(centre(tr.xyxy) - mid)) / diag)
 
             chosen = max(seen, key=merit)
         self._pick_wanted = False
