@@ -20,25 +20,26 @@ import time
 log = logging.getLogger(__name__)
 
 WAIT_S = 120.0  # however slow an inference is, this is when a stuck one is given up on
-_left: dict[threading.Thread, str] = {}
+_left: dict[threading.Thread, tuple[str, float]] = {}
 _lock = threading.Lock()
 
 
-def finish_before_exit(thread: threading.Thread, what: str) -> None:
-    """``thread`` (``what`` it is doing, for the log) was not joined: the process waits for it."""
+def finish_before_exit(thread: threading.Thread, what: str, wait_s: float = WAIT_S) -> None:
+    """``thread`` (``what`` it is doing, for the log) was not joined: the process waits for it,
+    ``wait_s`` at most (a camera read that never returns must not hold a quit up for minutes)."""
     with _lock:
-        _left[thread] = what
+        _left[thread] = (what, wait_s)
 
 
 def wait_for_native_threads(timeout: float = WAIT_S) -> bool:
     """Wait for the threads left to finish; True when none is left inside native code."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
     with _lock:
         left = dict(_left)
-    for thread, what in left.items():
+    for thread, (what, wait_s) in left.items():
         if thread.is_alive():
             log.info("waiting for %s to finish before exiting", what)
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(max(0.0, started + min(timeout, wait_s) - time.monotonic()))
     with _lock:
         for thread in left:
             if not thread.is_alive():
@@ -49,8 +50,8 @@ def wait_for_native_threads(timeout: float = WAIT_S) -> bool:
 def _wait_at_exit() -> None:
     if not wait_for_native_threads():
         with _lock:
-            what = ", ".join(_left.values())
-        log.error("%s did not finish within %.0f s; exiting without waiting for it", what, WAIT_S)
+            what = ", ".join(what for what, _wait_s in _left.values())
+        log.error("%s did not finish in time; exiting without waiting for it", what)
         logging.shutdown()
         os._exit(1)  # an interpreter exit with a thread inside native code would abort instead
 

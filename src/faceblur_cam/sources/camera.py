@@ -25,6 +25,8 @@ from faceblur_cam.sources.modes import CameraMode
 
 log = logging.getLogger(__name__)
 
+READ_WAIT_AT_EXIT_S = 15.0  # a blocked read the process waits for before exiting, at most
+
 FIRST_FRAME_S = 10.0  # a camera may take seconds to start streaming (OpenCV's own select timeout)
 MEASURE_FRAMES = 62  # the delivered rate is measured over 60 frame intervals...
 MEASURE_S = 3.0  # ...or 3 s, whichever comes first
@@ -155,4 +157,5 @@ class CameraSource:
         self._thread.join(timeout=2)
         if self._thread.is_alive():
             log.info("camera %r: a read is still blocked; the device is released when it returns", self._name)
-            finish_before_exit(self._thread, f"the read of camera {self._name!r}")  # an exit inside it aborts
+            # an exit inside the read would abort; V4L2 reads time out after 10 s
+            finish_before_exit(self._thread, f"the read of camera {self._name!r}", wait_s=READ_WAIT_AT_EXIT_S)
