@@ -67,7 +67,10 @@ def run_in_vm(script: str, args: list[str], art: Path, apt: list[str] = (),  # t
     for pkg in apt:
         cmd += ["--apt", pkg]
     cmd += ["--", sys.executable, str(HERE / script), str(art), *args]
-    budget = {"FACEBLUR_E2E_BUDGET_S": str(max(60, timeout - GUEST_MARGIN_S)), "FACEBLUR_E2E_SLOWDOWN": f"{scale:.2f}"}
+    budget = {"FACEBLUR_E2E_BUDGET_S": str(max(60, timeout - GUEST_MARGIN_S)), "FACEBLUR_E2E_SLOWDOWN": f"{scale:.2f}",
+              # one emulated CPU (run-in-vm's default is up to 4): tests/run.sh runs the other tests
+              # beside the VM, and two emulated CPUs fought them for both cores
+              "VCAM_VM_CPUS": os.environ.get("VCAM_VM_CPUS", "1")}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
                           env={**os.environ, **budget, **(env or {})})
     output = proc.stdout + proc.stderr
