@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import shutil
 import sys
@@ -116,3 +117,19 @@ def _instance_clients_finish() -> Iterator[None]:
     for thread in threading.enumerate():
         if thread.name == "faceblur-instance-client":
             thread.join(30)
+
+
+@pytest.fixture(autouse=True)
+def _app_logging_removed() -> Iterator[None]:
+    """A test that runs the CLI in this process (``cli.main``) leaves the app's console and file
+    log handlers on the root logger; the console one writes to that test's captured stderr, which
+    pytest closes after it, so a later log line from any thread printed "Logging error ... I/O
+    operation on closed file". The app's handlers a test added are removed after it."""
+    root = logging.getLogger()
+    before = set(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and (getattr(handler, "_faceblur_console", False)
+                                      or getattr(handler, "_faceblur_file", None)):
+            root.removeHandler(handler)
+            handler.close()
