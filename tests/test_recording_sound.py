@@ -79,6 +79,10 @@ def envelope(sound: np.ndarray, window: int = 48) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- A/V offset
+# alone: a 45 ms bound measured in real time; beside a VM and two workers (tests/run.sh runs the
+# rest at nice 10, this test's PulseAudio and encoder with it) the disguised run once drifted to
+# -49 ms. How the offset holds under load is test_recording_under_load.py's job.
+@pytest.mark.alone
 @pytest.mark.parametrize("disguise", [False, True])
 def test_flash_and_beep_line_up_within_45_ms(tmp_path: Path, pulse: PulseServer, disguise: bool) -> None:
     from faceblur_cam.frames import FrameKind, PublishedFrame
