@@ -4,8 +4,8 @@ for before it exits.
 A daemon thread still inside OpenCV or onnxruntime when the interpreter ends is stopped in the
 middle of C++ code, which aborts the process ("terminate called without an active exception",
 "FATAL: exception not rethrown": exit 134 or -6) after everything was closed cleanly. The
-owners join their threads with a short cap so that a stop is not held up; a thread still busy
-after that is handed to ``finish_before_exit``, and ``wait_for_native_threads`` (called by
+owners join their threads with a short cap so that a stop is not held up (``join_or_leave``); a
+thread still busy after that is handed to ``finish_before_exit``, and ``wait_for_native_threads`` (called by
 ``cli.main`` before returning, and at exit as a net) waits for it.
 """
 
@@ -29,6 +29,17 @@ def finish_before_exit(thread: threading.Thread, what: str, wait_s: float = WAIT
     ``wait_s`` at most (a camera read that never returns must not hold a quit up for minutes)."""
     with _lock:
         _left[thread] = (what, wait_s)
+
+
+def join_or_leave(thread: threading.Thread, timeout_s: float, what: str, wait_s: float = WAIT_S) -> bool:
+    """Join ``thread`` for ``timeout_s``; one still busy is logged and left to finish before the
+    process exits (``finish_before_exit``). True when it was joined."""
+    thread.join(max(0.0, timeout_s))
+    if not thread.is_alive():
+        return True
+    log.warning("%s did not finish within %.1f s; it finishes before the process exits", what, timeout_s)
+    finish_before_exit(thread, what, wait_s)
+    return False
 
 
 def wait_for_native_threads(timeout: float = WAIT_S) -> bool:

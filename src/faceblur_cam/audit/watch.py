@@ -39,7 +39,7 @@ from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import iou_matrix
-from faceblur_cam.native_threads import finish_before_exit
+from faceblur_cam.native_threads import join_or_leave
 from faceblur_cam.pipeline import ProtectPipeline
 
 log = logging.getLogger(__name__)
@@ -109,11 +109,7 @@ class LeakWatch:
         aborts the process: "FATAL: exception not rethrown", exit -6, seen on an emulated CPU)."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=self.close_timeout_s)
-        if self._thread.is_alive():
-            log.warning("the leak watch did not finish its look within %.1f s; it finishes before the "
-                        "process exits", self.close_timeout_s)
-            finish_before_exit(self._thread, "the leak watch's current look")
+        join_or_leave(self._thread, self.close_timeout_s, "the leak watch's current look")
 
     def check(self, frame: PublishedFrame, camera: np.ndarray | None = None) -> tuple[Detections, Detections]:
         """(the faces YuNet sees on ``camera``, those of them ``frame`` shows with their detail).

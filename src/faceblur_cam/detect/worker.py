@@ -28,7 +28,7 @@ import numpy as np
 
 from faceblur_cam.detect.jobs import DetectJob
 from faceblur_cam.detections import Detections
-from faceblur_cam.native_threads import finish_before_exit
+from faceblur_cam.native_threads import join_or_leave
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,7 @@ class TimedDetector:
             self._requests.put(None, timeout=self.close_timeout_s)
         except queue.Full:
             pass
-        self._thread.join(max(0.0, deadline - time.monotonic()))
-        if self._thread.is_alive():
-            log.warning("the face detector did not finish its frame within %.1f s; it finishes before the "
-                        "process exits", self.close_timeout_s)
-            finish_before_exit(self._thread, "the face detector's current frame")
+        join_or_leave(self._thread, deadline - time.monotonic(), "the face detector's current frame")
 
     def _loop(self) -> None:
         seq = 0

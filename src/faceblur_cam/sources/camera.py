@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from faceblur_cam.frames import CapturedFrame
-from faceblur_cam.native_threads import finish_before_exit
+from faceblur_cam.native_threads import join_or_leave
 from faceblur_cam.sources import SourceError
 from faceblur_cam.sources.fit import fit
 from faceblur_cam.sources.modes import CameraMode
@@ -154,8 +154,6 @@ class CameraSource:
         """Stops the reader, which releases the device (the light goes off); waits up to 2 s for a
         blocked read (then the device is released when that read returns)."""
         self._stop = True
-        self._thread.join(timeout=2)
-        if self._thread.is_alive():
-            log.info("camera %r: a read is still blocked; the device is released when it returns", self._name)
-            # an exit inside the read would abort; V4L2 reads time out after 10 s
-            finish_before_exit(self._thread, f"the read of camera {self._name!r}", wait_s=READ_WAIT_AT_EXIT_S)
+        # an exit inside the read would abort; V4L2 reads time out after 10 s
+        if not join_or_leave(self._thread, 2.0, f"the read of camera {self._name!r}", wait_s=READ_WAIT_AT_EXIT_S):
+            log.info("camera %r: the device is released when that read returns", self._name)
