@@ -54,7 +54,7 @@ echo "tests/run.sh: mypy"
 #   more where there are more cores, up to 4; the sweeps over the evaluation data start first,
 #   see tests/conftest.py);
 # - then the tests marked "alone" by themselves: they make their own load (a CPU hog, a stalled
-#   encoder) and judge what it does.
+#   encoder) and judge what it does, or time sound in real time.
 # The fast tier leaves out the VM and "alone" tests: it runs the middle run only. "-n 0" after
 # the command runs the middle run in one process. Exit status 5 (nothing selected, e.g.
 # "tests/run.sh tests/test_keep_me.py" has no VM test) counts as success unless every run says it.

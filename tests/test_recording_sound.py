@@ -204,14 +204,23 @@ def duration_of(path: Path, kind: str) -> float:
     return max(ends, default=0.0)
 
 
+# The real command's tests below time sound in real time: alone (tests/run.sh's last run), since
+# beside a VM and two workers at nice 10 (this test's PulseAudio with them) a disguised tone once
+# read 177.5 Hz for 164.8. How sound holds under load is test_recording_under_load.py's job.
+@pytest.mark.alone
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng (apt) missing")
 def test_run_record_holds_the_speech_where_it_was_spoken(tmp_path: Path, pulse: PulseServer) -> None:
+    """The speech is in the file, whole, and where it was spoken: one second after a marker beep
+    played before it. Measured from the beep, since the file starts with its first frame, which a
+    loaded machine captures a while after "Recording to" is printed (0.5 s once in CI)."""
     words = speech()
+    marker_at, speech_at = 1.0, 2.0  # seconds after "Recording to"
     proc, started, folder = start_recording(tmp_path, pulse)
     try:
-        pulse.play(started + 1.5, words)
+        pulse.play(started + marker_at, beep(0.1, 2000))
+        pulse.play(started + speech_at, words)
         spoken = len(words) / RATE
-        time.sleep(1.5 + spoken + 1.5)
+        time.sleep(speech_at + spoken + 1.5)
     finally:
         err = stop(proc)
     assert proc.returncode == 0, err
@@ -220,17 +229,20 @@ def test_run_record_holds_the_speech_where_it_was_spoken(tmp_path: Path, pulse: 
     assert audio > 0, "no sound in the recording"
     assert abs(video - audio) < 0.2, (video, audio)
     sound = sound_of(path)
-    loud = rms(sound, 1.5 + 0.5, 1.5 + spoken - 0.5)
-    before, after = rms(sound, 0.0, 1.0), rms(sound, 1.5 + spoken + 0.8, video - 0.1)
-    print(f"speech rms {loud:.4f}, before {before:.5f}, after {after:.5f}")
+    [marker, *_] = onsets(envelope(sound), 0.05, RATE, 0.5)
+    assert marker <= marker_at + 0.1, f"the marker beep is at {marker:.2f} s, later than it was played"
+    said = marker + speech_at - marker_at  # where the speech belongs in the file
+    loud = rms(sound, said + 0.5, said + spoken - 0.5)
+    before, after = rms(sound, 0.0, marker - 0.05), rms(sound, said + spoken + 0.8, video - 0.1)
+    print(f"marker at {marker:.3f} s; speech rms {loud:.4f}, before {before:.5f}, after {after:.5f}")
     assert loud > 0.02 and before < loud / 20 and after < loud / 20
-    # the speech is there, not just noise: it correlates with what was played
-    n = len(words)
+    # the speech is there, whole, not just noise: it correlates with what was played, at its place
     played = np.zeros(len(sound), np.float32)
-    played[: min(n, len(sound))] = words[: len(sound)] / 32768
+    played[: min(len(words), len(sound))] = words[: len(sound)] / 32768
     corr = np.fft.irfft(np.fft.rfft(sound, 2 * len(sound)) * np.conj(np.fft.rfft(played, 2 * len(sound))))
     lag = int(np.argmax(np.abs(corr[: len(sound)])))
-    assert abs(lag / RATE - 1.5) < 0.5, lag / RATE
+    print(f"speech found at {lag / RATE:.3f} s, belongs at {said:.3f} s")
+    assert abs(lag / RATE - said) < 0.05, (lag / RATE, said)  # each placed within 20-25 ms
     assert "without sound" not in err
 
 
@@ -270,6 +282,7 @@ def test_no_audio_records_pictures_only_quietly(tmp_path: Path, pulse: PulseServ
     assert "sound" not in err
 
 
+@pytest.mark.alone
 def test_run_record_voice_disguise_shifts_the_voice(tmp_path: Path, pulse: PulseServer) -> None:
     proc, started, folder = start_recording(tmp_path, pulse, "--voice", "disguise")
     tone = (8000 * np.sin(2 * np.pi * 220 * np.arange(2 * RATE) / RATE)).astype(np.int16)
