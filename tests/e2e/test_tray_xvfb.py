@@ -60,16 +60,19 @@ def _require_tools() -> None:
 DOCK_CAP_S = 90.0  # quiet: the icon docks 1-2 s after protection starts
 START_CAP_S = 120.0  # quiet: protection starts 3-8 s after launch
 STEP_CAP_S = 30.0  # a menu click's effect; quiet: well under a second
+# quiet: trayer's panel is up in well under a second; in CI, as the suite started (the VM booting,
+# both workers loading models) it was not up after 30 s once
+DESKTOP_CAP_S = 120.0
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0,
-               proc: subprocess.Popen[str] | None = None,
-               explain: Callable[[], str] | None = None) -> None:
-    """Poll ``check`` until it is true; on timeout (or the app's exit) fail with ``explain()``."""
+               proc: subprocess.Popen[str] | subprocess.Popen[bytes] | None = None,
+               explain: Callable[[], str] | None = None, who: str = "the app") -> None:
+    """Poll ``check`` until it is true; on timeout (or the exit of ``proc``, ``who``) fail with ``explain()``."""
     deadline = time.monotonic() + timeout
     while not check():
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the app exited ({proc.returncode}) while waiting for {what}"
+            raise AssertionError(f"{who} exited ({proc.returncode}) while waiting for {what}"
                                  + (f"\n{explain()}" if explain else ""))
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}"
@@ -188,6 +191,8 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
     shots.mkdir(parents=True, exist_ok=True)
     print(f"tray screenshots: {shots}")
     procs: list[subprocess.Popen[bytes]] = []
+    trayer_log = tmp_path / "trayer.log"
+    trayer_err = trayer_log.open("wb")
     try:
         read_fd, write_fd = os.pipe()
         procs.append(subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x600x24",
@@ -204,12 +209,14 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
         address = bus.stdout.readline().decode().strip()
         env = {k: v for k, v in os.environ.items() if k not in ("PYSTRAY_BACKEND", "WAYLAND_DISPLAY")}
         env.update(DISPLAY=display, DBUS_SESSION_BUS_ADDRESS=address, NO_AT_BRIDGE="1")
-        procs.append(subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
-                                       "request", "--height", "32", "--SetDockType", "true",
-                                       "--transparent", "false"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                   "request", "--height", "32", "--SetDockType", "true",
+                                   "--transparent", "false"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=trayer_err)
+        procs.append(trayer)
         d = Desktop(display, env, shots)
-        wait_until(lambda: d.windows("^panel$"), "trayer", STEP_CAP_S)
+        wait_until(lambda: d.windows("^panel$"), "trayer's panel", DESKTOP_CAP_S, trayer,
+                   lambda: "trayer said: " + trayer_log.read_text(errors="replace")[-2000:], "trayer")
         yield d
     finally:
         for proc in reversed(procs):
@@ -218,6 +225,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        trayer_err.close()
 
 
 def make_video(path: Path, frames: int = 90, wh: tuple[int, int] = WH) -> None:
