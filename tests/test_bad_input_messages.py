@@ -73,7 +73,7 @@ def unreadable(tmp_path: Path) -> Iterator[dict[str, Path]]:
 @pytest.mark.parametrize("kind", ["zero bytes", "text", "empty folder", "broken image"])
 def test_run_on_an_unreadable_source_exits_2_with_a_message(env, unreadable, kind: str) -> None:
     source = unreadable[kind]
-    result = faceblur(env, "run", "--no-tray", "--source", source, "--vcam-backend", FAKE_VCAM, timeout=30)
+    result = faceblur(env, "run", "--no-tray", "--source", source, "--vcam-backend", FAKE_VCAM, timeout=120)
     one_clear_line(result, source.name)
 
 
@@ -105,7 +105,7 @@ def test_process_on_a_damaged_video_prints_no_decoder_noise(env, tmp_path: Path)
 
 def test_preview_as_the_only_output_without_a_display_exits_2(env, tmp_path: Path) -> None:
     clip = small_clip(tmp_path / "v.mp4")
-    result = faceblur(env, "run", "--no-tray", "--no-virtual-camera", "--preview", "--source", clip, timeout=30)
+    result = faceblur(env, "run", "--no-tray", "--no-virtual-camera", "--preview", "--source", clip, timeout=120)
     one_clear_line(result, "no display")
 
 

@@ -101,7 +101,7 @@ def test_the_real_pipeline_joins_its_detector_thread_on_quit() -> None:
 
     before = len(detector_threads())
     with Rig(pipeline=lambda log: build_pipeline(Config(), live=True), threaded=True) as rig:  # type: ignore[arg-type,return-value]
-        rig.wait_state(EngineState.PROTECTING, timeout=30)
+        rig.wait_state(EngineState.PROTECTING, timeout=120)  # a cap: quiet, 1-3 s (the model loads)
         rig.wait_frames(5)
         assert len(detector_threads()) == before + 1
     assert len(detector_threads()) == before
