@@ -23,6 +23,7 @@ from faceblur_cam.sources import SourceError
 
 WH = (64, 48)
 MAX_TURNS = 20_000  # turns (or 5 ms waits) at most: a stepped engine's clock may stand still
+THREADED_CAP_S = 60.0  # a threaded rig's waits: quiet, well under a second
 
 
 class Clock:
@@ -205,7 +206,7 @@ class Rig:
     def __exit__(self, *exc: object) -> None:
         self.engine.quit()
         if self.threaded:
-            assert self.engine.wait(5), "engine did not stop"
+            assert self.engine.wait(THREADED_CAP_S), "engine did not stop"
         else:
             self.run_to_end()
 
@@ -232,8 +233,13 @@ class Rig:
         else:
             self.step()
 
+    def _deadline(self, timeout: float) -> float:
+        """A stepped rig's timeout is on its own clock; a threaded rig's is a cap on the real
+        one, at least ``THREADED_CAP_S`` (a loaded 2-core machine), ended as soon as it holds."""
+        return self._now() + (max(timeout, THREADED_CAP_S) if self.threaded else timeout)
+
     def wait_for(self, predicate: Callable[[EngineStatus], bool], timeout: float = 5.0) -> EngineStatus:
-        deadline = self._now() + timeout
+        deadline = self._deadline(timeout)
         for _ in range(MAX_TURNS):
             status = self.engine.status()
             if predicate(status):
@@ -248,7 +254,7 @@ class Rig:
 
     def wait_frames(self, n: int, timeout: float = 5.0) -> None:
         start = len(self.sink.snapshot())
-        deadline = self._now() + timeout
+        deadline = self._deadline(timeout)
         for _ in range(MAX_TURNS):
             if len(self.sink.snapshot()) >= start + n:
                 return

@@ -220,7 +220,7 @@ def test_the_real_tray_adapter_ticks_keep_me_notifies_the_pick_and_offers_thats_
         from faceblur_cam.tray.adapter import STATUS_TEXT_REFRESH_S
 
         ta_wait(None, lambda: any(i.text.startswith("Protecting: you visible") for i in items()),  # type: ignore[arg-type]
-                "status line", timeout=STATUS_TEXT_REFRESH_S + 10)
+                "status line", timeout=STATUS_TEXT_REFRESH_S + 60)
         next(i for i in items() if i.text == PICK_ME_TEXT)(recorder)
         rig.wait_for(lambda s: "pick" in rig.log)
         icon.stop()

@@ -140,7 +140,7 @@ class TrayIcon:
         if not getattr(self._icon, "HAS_NOTIFICATION", False):
             return
         try:
-            self._icon.notify(message, "FaceBlur Cam")
+            self._backend.notify(self._icon, message, "FaceBlur Cam")
         except Exception as exc:  # no notification daemon on this desktop
             log.debug("notification failed: %s", exc)
 

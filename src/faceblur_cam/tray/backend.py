@@ -6,8 +6,10 @@ backend, which has no menu. ``load_backend()`` imports it lazily and turns each 
 ``TrayUnavailable`` whose message says what to install, or to run ``--no-tray``.
 
 Backend differences live here only: ``call_on_main`` (macOS needs icon/menu updates on the main
-thread; the GTK backends already marshal through GLib), ``tray_host_available`` (is a panel
-there to dock in), ``notify_without_tray`` (a desktop notification when the tray cannot start).
+thread; the GTK backends already marshal through GLib), ``notify`` (on Linux sent without
+waiting for the notification daemon's answer: pystray waits up to 25 s for it on the tray's own
+loop, and a slow or hung daemon froze the menu), ``tray_host_available`` (is a panel there to dock
+in), ``notify_without_tray`` (a desktop notification when the tray cannot start).
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ class TrayBackend:
         else:  # GTK backends queue their updates with GLib.idle_add; win32 posts messages
             fn()
 
+    def notify(self, icon: object, message: str, title: str) -> None:
+        """Show a desktop notification through ``icon`` (a pystray Icon). May raise when the
+        desktop has no notifications; never waits for the desktop to answer."""
+        if self.name in GTK_BACKENDS:
+            _notify_dbus(title, message)
+        else:
+            icon.notify(message, title)  # type: ignore[attr-defined]
+
 
 def load_backend() -> TrayBackend:
     """Import pystray and check its backend can show a menu. Raises ``TrayUnavailable``."""
@@ -82,6 +92,29 @@ def load_backend() -> TrayBackend:
         )
     log.debug("tray backend: %s", name)
     return TrayBackend(name, pystray)
+
+
+NOTIFY_TIMEOUT_MS = 10_000  # how long an unanswered notification is waited for, off the tray's loop
+NOTIFICATIONS = "org.freedesktop.Notifications"
+
+
+def _notify_dbus(title: str, message: str) -> None:
+    """The freedesktop Notify call, sent asynchronously: the answer (or its absence) is only
+    logged, from GLib's loop."""
+    from gi.repository import Gio, GLib
+
+    from faceblur_cam.tray.icons import app_icon_path
+
+    def answered(bus: Gio.DBusConnection, result: Gio.AsyncResult) -> None:
+        try:
+            bus.call_finish(result)
+        except Exception as exc:  # no notification daemon, or it did not answer in time
+            log.debug("notification not shown: %s", exc)
+
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    bus.call(NOTIFICATIONS, "/org/freedesktop/Notifications", NOTIFICATIONS, "Notify",
+             GLib.Variant("(susssasa{sv}i)", ("FaceBlur Cam", 0, app_icon_path(), title, message, [], {}, -1)),
+             GLib.VariantType("(u)"), Gio.DBusCallFlags.NONE, NOTIFY_TIMEOUT_MS, None, answered)
 
 
 def _session_bus_available() -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from PIL import Image
 
@@ -23,6 +24,12 @@ def load_icon(name: str, size: int = TRAY_SIZE) -> Image.Image:
         image = Image.open(f)
         image.load()
     return image.convert("RGBA")
+
+
+def app_icon_path() -> str:
+    """The app icon's file, for a desktop notification; "" when the package is not on disk."""
+    path = resources.files("faceblur_cam") / "data" / "icons" / f"app-{TRAY_SIZE}.png"
+    return str(path) if isinstance(path, Path) and path.is_file() else ""
 
 
 def tray_icon(name: IconName) -> Image.Image:
