@@ -14,7 +14,7 @@ from faceblur_cam.commands.run import config_from_args
 from faceblur_cam.config import ConfigError, load_config
 from faceblur_cam.engine import EngineState, EngineStatus, MePicked
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
-from faceblur_cam.keep_me import KeepDecision, KeepState
+from faceblur_cam.keep_me import KeepDecision, KeepState, Why
 from faceblur_cam.remote import WORDS
 from faceblur_cam.single_instance import Answer
 from faceblur_cam.tray.actions import TrayActions
@@ -59,6 +59,7 @@ class KeepingPipeline(MarkingPipeline):
         super().__init__(log)
         self.on = False
         self.pick_next = False
+        self.covered: Why | None = None  # set by a test: "me" covered on the next frames, for this reason
 
     def set_keep_me(self, on: bool) -> None:
         self.log.append(f"keep:{on}")
@@ -75,7 +76,9 @@ class KeepingPipeline(MarkingPipeline):
         out = super().process(frame)
         if not self.on:
             return out
-        decision = KeepDecision(KeepState.VISIBLE, 1, self.pick_next, 0)
+        covered = self.covered
+        decision = (KeepDecision(KeepState.VISIBLE, 1, self.pick_next, 0) if covered is None
+                    else KeepDecision(KeepState.COVERED, None, False, 2, covered))
         self.pick_next = False
         return replace(out, keep=decision)
 
@@ -96,6 +99,29 @@ def test_engine_applies_keep_me_commands_reports_the_pick_and_the_tray_notifies(
         off = rig.wait_for(lambda s: s.keep_me is KeepState.OFF)
         assert off.summary.startswith("Protecting:") and "you" not in off.summary
     assert rig.log.index("keep:True") < rig.log.index("pick") < rig.log.index("keep:False")
+
+
+def test_the_status_line_says_why_the_caller_is_covered_and_forgets_it_when_off() -> None:
+    pipelines: list[KeepingPipeline] = []
+
+    def make(log: list[str]) -> KeepingPipeline:
+        pipelines.append(KeepingPipeline(log))
+        return pipelines[-1]
+
+    with Rig(pipeline=make) as rig:
+        rig.wait_state(EngineState.PROTECTING)
+        rig.engine.set_keep_me(True)
+        rig.wait_for(lambda s: s.keep_me is KeepState.VISIBLE)
+        pipelines[-1].covered = Why.NEAR  # someone leans in beside the caller
+        near = rig.wait_for(lambda s: s.keep_me is KeepState.COVERED)
+        assert near.summary == ("Protecting: you covered for now (someone close enough to be mistaken for you), "
+                                f"{near.faces} faces covered")
+        pipelines[-1].covered = Why.HIDDEN
+        hidden = rig.wait_for(lambda s: s.keep_why is Why.HIDDEN)
+        assert "(a face beside you may be hidden)" in hidden.summary
+        rig.engine.set_keep_me(False)
+        off = rig.wait_for(lambda s: s.keep_me is KeepState.OFF)
+        assert off.keep_why is Why.NONE and "you" not in off.summary
 
 
 class Recorder:

@@ -46,7 +46,7 @@ from typing import Protocol
 
 from faceblur_cam.backoff import Backoff
 from faceblur_cam.frames import CapturedFrame, PublishedFrame
-from faceblur_cam.keep_me import KeepState
+from faceblur_cam.keep_me import KeepState, Why
 from faceblur_cam.lifecycle import (
     COMMAND_TYPES,
     CameraFailed,
@@ -382,7 +382,7 @@ class Engine:
         except AttributeError:
             log.warning("this pipeline cannot keep anyone visible")
             return
-        self._feed.set(keep_me=state)
+        self._feed.set(keep_me=state, keep_why=Why.NONE)
 
     # source
     def _open_source(self) -> bool:
@@ -433,13 +433,14 @@ class Engine:
         faces = len(published.regions)
         status = self._feed.status()
         keep = published.keep.state if published.keep is not None else status.keep_me
+        why = published.keep.why if published.keep is not None else status.keep_why
         if published.keep is not None and published.keep.picked:
             self._feed.report(MePicked("Keep me visible: the face in the middle is shown, everyone else stays "
                                        "covered. Not you? Choose \"That's me\" again"))
         if status.state is not EngineState.PROTECTING:  # (back) to protecting: old news cleared
-            self._happen(FrameProtected(), faces=faces, fps=self._fps_ema, keep_me=keep)
-        elif status.faces != faces or status.keep_me is not keep:  # keep the message
-            self._feed.set(faces=faces, keep_me=keep)
+            self._happen(FrameProtected(), faces=faces, fps=self._fps_ema, keep_me=keep, keep_why=why)
+        elif status.faces != faces or status.keep_me is not keep or status.keep_why is not why:  # keep the message
+            self._feed.set(faces=faces, keep_me=keep, keep_why=why)
 
     def _sleep_frame(self) -> None:
         due = self._last_publish + 1.0 / self._parts.fps

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from faceblur_cam.keep_me import KeepState
+from faceblur_cam.keep_me import KeepState, Why
 from faceblur_cam.lifecycle import EngineState
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class EngineStatus:
     event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
     camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
     keep_me: KeepState = KeepState.OFF  # "keep me visible" on the last frame (OFF: everyone covered)
+    keep_why: Why = Why.NONE  # why the caller was covered on the last frame (keep_me COVERED)
 
     @property
     def summary(self) -> str:
@@ -109,7 +110,8 @@ class EngineStatus:
             others = "1 other" if self.faces == 1 else f"{self.faces} others"
             return f"Protecting: you visible, {others} covered"
         if self.keep_me is KeepState.COVERED:
-            return f"Protecting: you covered for now (not sure it is you), {faces} covered"
+            reason = self.keep_why.value or "not sure it is you"
+            return f"Protecting: you covered for now ({reason}), {faces} covered"
         return f"Protecting: {faces}, waiting to see you"
 
 

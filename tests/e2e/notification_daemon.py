@@ -3,7 +3,7 @@
 lines file, and answers only ``--answer-after`` seconds later (a slow desktop: the tray must not
 wait for it). ``python notification_daemon.py RECORD [--answer-after S]``.
 
-Each line: ``{"event": "ready"}`` once the name is owned; ``{"event": "notify", "app": ...,
+Each line: ``{"event": "ready"}`` once the name is owned; ``{"event": "notify", "id": n, "app": ...,
 "summary": ..., "body": ..., "icon": ...}`` when a notification arrives; ``{"event":
 "answered", "id": n}`` when its answer is sent.
 """
@@ -60,7 +60,7 @@ def main() -> None:
         if method == "Notify":
             app, _replaces, icon, summary, body, *_ = params.unpack()
             sent[0] += 1
-            write(event="notify", app=app, summary=summary, body=body, icon=icon)
+            write(event="notify", id=sent[0], app=app, summary=summary, body=body, icon=icon)
             GLib.timeout_add(max(1, round(args.answer_after * 1000)), answer, invocation, sent[0])
         elif method == "GetCapabilities":
             invocation.return_value(GLib.Variant("(as)", (["body"],)))

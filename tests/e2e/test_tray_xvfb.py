@@ -381,12 +381,16 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
                    START_CAP_S, app)
         # the pick was notified; the daemon answers 20 s late, and the menu opens meanwhile (CI
         # once waited 30 s for it here: pystray's own notify waited for the answer on the tray's loop)
-        wait_until(lambda: any(n["event"] == "notify" and "face in the middle is shown" in n["body"]
-                               for n in desktop.notified()), "the pick's notification", STEP_CAP_S, app)
+        def pick_notified() -> dict[str, Any] | None:
+            return next((n for n in desktop.notified() if n["event"] == "notify"
+                         and "face in the middle is shown" in n["body"]), None)
+
+        wait_until(pick_notified, "the pick's notification", STEP_CAP_S, app)
         desktop.open_menu("07c-menu-keep-me-on")  # ticked, with "That's me" below it: to look at
-        assert not [n for n in desktop.notified() if n["event"] == "answered"], \
+        pick = pick_notified()
+        assert pick is not None
+        assert {"event": "answered", "id": pick["id"]} not in desktop.notified(), \
             "the menu opened only after the notification daemon answered"
-        (pick,) = [n for n in desktop.notified() if n["event"] == "notify"]
         assert pick["app"] == "FaceBlur Cam" and pick["summary"] == "FaceBlur Cam" and Path(pick["icon"]).is_file()
         desktop.xdotool("key", "Escape")
         assert "leak watch: an uncovered face" not in log(), "the leak watch took the kept caller for a leak"
