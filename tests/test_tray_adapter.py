@@ -219,6 +219,36 @@ def test_the_microphone_menu_is_listed_when_the_icon_shows_and_follows_clicks(tm
         tray.thread.join(CAP_S)
 
 
+def test_an_older_microphone_listing_ending_last_does_not_hide_a_newer_one(tmp_path: Path) -> None:
+    """A listing (slow: PortAudio on a real machine) still running when the user asks again
+    after plugging a headset in must not put its older list back when it ends."""
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def list_microphones() -> list[InputDevice]:
+        calls.append(1)
+        if len(calls) == 1:  # the first listing hangs until released, then tells the old list
+            entered.set()
+            release.wait(CAP_S)
+            return [InputDevice("USB Mic", "USB Mic", default=True)]
+        return [InputDevice("USB Mic", "USB Mic", default=True), InputDevice("Headset", "Headset")]
+
+    with Rig(recorder=True, threaded=True) as rig:
+        actions = TrayActions(rig.engine, autostart=None, folder=tmp_path, open_folder=lambda p: None,
+                              notify=lambda m: None, on_quit=lambda: None, recording=RecordingChoice(RecordingConfig()),
+                              list_microphones=list_microphones)
+        older = actions.find_microphones(then=lambda: None)
+        assert entered.wait(CAP_S)
+        newer = actions.find_microphones(then=lambda: None)
+        assert older is not None and newer is not None
+        newer.join(CAP_S)
+        assert [m.name for m in actions.sound_choice()[0] or ()] == ["USB Mic", "Headset"]
+        release.set()
+        older.join(CAP_S)
+        assert not older.is_alive()
+        assert [m.name for m in actions.sound_choice()[0] or ()] == ["USB Mic", "Headset"]
+
+
 def test_start_at_login_shows_and_changes_the_real_entry(tmp_path: Path) -> None:
     entry = tmp_path / "config" / "autostart" / "faceblur-cam.desktop"
     with Rig(threaded=True) as rig:

@@ -96,7 +96,7 @@ class Desktop:
 
     def xdotool(self, *args: str) -> str:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
-                              check=True, timeout=10).stdout
+                              check=True, timeout=60).stdout
 
     def screenshot(self, name: str) -> np.ndarray:
         from PIL import ImageGrab
@@ -113,7 +113,7 @@ class Desktop:
 
     def windows(self, name: str) -> list[str]:
         found = subprocess.run(["xdotool", "search", "--name", name], env=self.env,
-                               capture_output=True, text=True, check=False, timeout=10)
+                               capture_output=True, text=True, check=False, timeout=60)
         return found.stdout.split()
 
     def wait_for_icon(self, app: subprocess.Popen[str], log: Callable[[], str], cap: float = DOCK_CAP_S) -> None:
@@ -133,7 +133,7 @@ class Desktop:
         names = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
                                 "--object-path", "/org/freedesktop/DBus", "--method",
                                 "org.freedesktop.DBus.ListNames"], env=self.env, capture_output=True,
-                               text=True, check=False, timeout=10)
+                               text=True, check=False, timeout=60)
         found = [n for n in names.stdout.replace("'", " ").replace(",", " ").split()
                  if "StatusNotifier" in n or "Notifications" in n]
         lines.append(f"session bus names about trays/notifications: {found or 'none'}"

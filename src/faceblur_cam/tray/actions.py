@@ -65,6 +65,8 @@ class TrayActions:
         self._list_cameras = list_cameras
         self._mics_lock = threading.Lock()
         self._microphones: tuple[InputDevice, ...] | None = None  # guarded by _mics_lock; None: not listed
+        self._mics_asked = 0  # guarded by _mics_lock: listings started, and the newest one stored
+        self._mics_stored = 0
 
     @property
     def can_record(self) -> bool:
@@ -118,10 +120,15 @@ class TrayActions:
         return tuple(cameras), chosen
 
     def find_microphones(self, then: Callable[[], None]) -> threading.Thread | None:
-        """List the input devices again on a thread of its own, then call ``then`` (on that thread)."""
+        """List the input devices again on a thread of its own, then call ``then`` (on that thread).
+        Listings may overlap (the icon showing, a recording ending, a click): an older one that
+        ends last does not overwrite a newer one's list (a microphone just plugged in)."""
         lister = self._list_microphones
         if lister is None or self._recording is None:
             return None
+        with self._mics_lock:
+            self._mics_asked += 1
+            number = self._mics_asked
 
         def work() -> None:
             try:
@@ -132,9 +139,12 @@ class TrayActions:
             except Exception:  # never let a sound library problem take the tray down
                 log.exception("listing the microphones failed")
                 mics = ()
-            log.info("microphones: %s", ", ".join(m.name for m in mics) or "none")
             with self._mics_lock:
-                self._microphones = mics
+                newest = number > self._mics_stored
+                if newest:
+                    self._microphones, self._mics_stored = mics, number
+            if newest:
+                log.info("microphones: %s", ", ".join(m.name for m in mics) or "none")
             then()
 
         thread = threading.Thread(target=work, name="find-microphones", daemon=True)
