@@ -104,3 +104,36 @@ def test_process_without_keep_me_has_no_kept_field(scene_frames, tmp_path: Path)
     record = json.loads(boxes.read_text().splitlines()[0])
     assert "kept" not in record and len(record["regions"]) == 2
     assert "kept face" not in result.stdout
+
+
+def test_while_a_face_is_hidden_behind_the_caller_only_the_face_is_shown(eval_dir: Path) -> None:
+    """A bystander far behind walks past behind the caller's head. While they are hidden there the
+    caller's face (the ellipse of ``KeepMe.face_region``) is published untouched and the rest of
+    the caller's cover, around the head, stays covered; the bystander is never shown."""
+    lib, caller = SceneLibrary(eval_dir), Caller.load(eval_dir)
+    n = 110
+    walk: list[tuple[float, float, float] | None] = [(330.0 + 6.5 * i, 215.0, 72.0) for i in range(n)]
+    scene = KeepScene("walk", n, 2, [SEAT] * n,
+                      [Person("walker", 5, walk, torso=(60, 90, 150))])
+    pipe = build_pipeline(Config(), live=False)
+    pipe.keep_me = KeepMe(on=True, policy="centre")
+    face_only = 0
+    for i in range(n):
+        image, me, others = render(lib, caller, scene, i)
+        out = pipe.process(CapturedFrame(image, i / FPS, i))
+        for name, truth in others.items():
+            if truth.visible:
+                assert not exposed_by_pixels(untouched_fraction(image, out.image, truth.box)), f"frame {i}: {name}"
+        if out.keep is None or not out.keep.face_only:
+            continue
+        face_only += 1
+        wh = image.shape[1::-1]
+        shown = region_mask(out.kept.xyxy, wh, out.shape)
+        others_covers = region_mask(out.regions.xyxy, wh, out.shape)
+        same = np.all(out.image == image, axis=2)
+        assert same[shown & ~others_covers].all(), f"frame {i}: the caller's face is not shown as it is"
+        # a ring 15 px wide around the face shown (inside the caller's own cover): covered
+        ring = region_mask(out.kept.xyxy + np.array([-15, -15, 15, 15], np.float32), wh, out.shape) & ~shown
+        assert (~same[ring]).mean() > 0.8, f"frame {i}: around the caller's face is not covered"
+        assert untouched_fraction(image, out.image, me.box) >= 0.8, f"frame {i}: caller not shown"
+    assert face_only >= 10

@@ -116,9 +116,9 @@ def test_the_status_line_says_why_the_caller_is_covered_and_forgets_it_when_off(
         near = rig.wait_for(lambda s: s.keep_me is KeepState.COVERED)
         assert near.summary == ("Protecting: you covered for now (someone close enough to be mistaken for you), "
                                 f"{near.faces} faces covered")
-        pipelines[-1].covered = Why.HIDDEN
-        hidden = rig.wait_for(lambda s: s.keep_why is Why.HIDDEN)
-        assert "(a face beside you may be hidden)" in hidden.summary
+        pipelines[-1].covered = Why.UNSEEN  # a hand in front of the caller's face
+        unseen = rig.wait_for(lambda s: s.keep_why is Why.UNSEEN)
+        assert "(not found on this frame)" in unseen.summary
         rig.engine.set_keep_me(False)
         off = rig.wait_for(lambda s: s.keep_me is KeepState.OFF)
         assert off.keep_why is Why.NONE and "you" not in off.summary

@@ -15,18 +15,25 @@ privacy first (when unsure, the caller is covered too; someone else is never sho
 - Lifting: only while the match is unambiguous. "Me" must be found by the detector on this frame
   (not only predicted or held), not tentative, with no other face near it (each box grown by
   ``near`` of its size per side must not touch the other) unless that face provably cannot have
-  been taken for "me": found by the detector on this frame too, and too different for the
-  tracker to match it to "me"'s track (``cannot_swap``: overlap below ``swap_iou`` and a size
-  ratio of at least ``swap_ratio`` or a centre distance of at least ``swap_distance`` sizes; the
-  tracker needs IoU >= 0.2, or within 1 size and a ratio <= 2, to match). After anything unclear
-  (such a face near, a frame where "me" was unseen, a detector failure, a return) "me" stays
-  covered for ``settle_s`` of clear frames; such a face near "me" in the last ``recent_s`` counts
-  as near.
+  been taken for "me": too different for the tracker to match it to "me"'s track
+  (``cannot_swap``: overlap below ``swap_iou`` and a size ratio of at least ``swap_ratio`` or a
+  centre distance of at least ``swap_distance`` sizes; the tracker needs IoU >= 0.2, or within 1
+  size and a ratio <= 2, to match). A face found on this frame is judged by its box; a held one
+  by its last measured size at its predicted place (``TrackView.sized``: the detector finds a
+  face at about the size it had, not at the size of the cover grown while it is unseen). Such a
+  face near "me" in the last ``recent_s`` counts as near. After a stretch where "me" itself was
+  unsure (a frame where it was unseen, a jump in its place, a detector failure, a return, a
+  tentative find) it stays covered for ``settle_s`` of clear frames. A stretch that was unclear
+  only because someone was near adds no settle time: "me" was found on every frame of it, and
+  ``recent_s`` already asks for that long without anyone near; the swap guard below checks its
+  place all the same.
 - Hidden faces: while a face beside "me" is held unseen, or after one vanished beside "me" (behind
   the caller's head, not through an edge) until a face is found beside "me" that was not found
   there on the previous frame (at most ``hidden_s``; ``blip_hidden_s`` for a track found on one
-  frame only), "me" is covered too: a partly hidden face
-  may come out undetected inside the region "me" leaves visible.
+  frame only), only "me"'s *face* is shown (``KeepDecision.face_only``): the rest of "me"'s
+  cover stays, around the caller's head, where a face partly hidden behind it could come out
+  undetected. What is shown (``face_region``: an ellipse around the face box) lies inside the
+  outline of the caller's head, which is in front of anyone behind it.
 - Swap guard: when "me" comes out of an unclear stretch it must be where it was before it (the
   *anchor*, the box of the last clear frame: centres within ``anchor_distance`` box sizes, sizes
   within ``size_ratio``); if it is not, the track may have jumped to someone else: "me" ends.
@@ -71,6 +78,12 @@ class TrackView:
     at_edge: bool  # last seen touching the frame edge
     tentative: bool  # seen only weakly so far (may not be a face)
     hits: int = 2  # frames on which the detector found it
+    sized: np.ndarray | None = None  # held: its last measured size at its predicted place (None: ``xyxy``)
+
+    @property
+    def face_box(self) -> np.ndarray:
+        """The box a detector would find this face with: ``xyxy`` when measured, else ``sized``."""
+        return self.xyxy if self.measured or self.sized is None else self.sized
 
 
 class Why(enum.Enum):
@@ -92,6 +105,7 @@ class KeepDecision:
     picked: bool = False  # "me" was picked on this frame (the UI tells the user)
     others: int = 0  # faces covered on this frame, "me" excluded
     why: Why = Why.NONE  # why "me" is covered (state COVERED)
+    face_only: bool = False  # VISIBLE: only "me"'s face box is shown, the rest of its cover stays (hidden faces)
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,7 @@ class KeepMeConfig:
     swap_ratio: float = 2.4  # ... with sizes at least this factor apart (a face far behind) ...
     swap_distance: float = 1.5  # ... or centres at least this many (larger) box sizes apart
     hidden_s: float = 2.0  # a face that vanished beside "me" covers "me" until found again, at most this long
+    face_margin: float = 0.15  # face_only: the ellipse of "me"'s face box grown by this share of its size per side
     blip_hidden_s: float = 0.3  # ... one found on a single frame only
 
 
@@ -193,6 +208,14 @@ class KeepMe:
         """A frame could not be looked at (published fully obscured): what follows is unclear."""
         self._mark_unclear(t)
 
+    def face_region(self, xyxy: np.ndarray) -> np.ndarray:
+        """What ``face_only`` shows of face boxes ``xyxy`` (N, 4): the ellipse inscribed in each box
+        grown by ``face_margin`` of its size per side (brow, cheeks and chin; inside the outline of
+        the head, which is wider with hair and ears)."""
+        xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+        pad = self.config.face_margin * (xyxy[:, 2:] - xyxy[:, :2])
+        return np.concatenate([xyxy[:, :2] - pad, xyxy[:, 2:] + pad], axis=1)
+
     # ------------------------------------------------------------------ per frame
     def update(self, tracks: list[TrackView], t: float, jump: bool = False,
                frame_wh: tuple[int, int] | None = None) -> KeepDecision:
@@ -221,6 +244,7 @@ class KeepMe:
                 self._try_return(tracks, t)
                 me = next((tr for tr in tracks if tr.track_id == self._me), None) if self._me is not None else None
         kept, why = self._judge(me, tracks, t) if me is not None else (None, Why.AWAY)
+        face_only = kept is not None and why is Why.HIDDEN
         others = len(tracks) - (kept is not None)
         if kept is not None:
             self._state = KeepState.VISIBLE
@@ -229,7 +253,7 @@ class KeepMe:
         elif not self._pick_wanted:
             self._state = KeepState.LOST
         why = why if self._state is KeepState.COVERED else Why.NONE
-        return KeepDecision(self._state, kept, picked, others, why)
+        return KeepDecision(self._state, kept, picked, others, why, face_only)
 
     # ------------------------------------------------------------------ internals
     def _judge(self, me: TrackView, tracks: list[TrackView], t: float) -> tuple[int | None, Why]:
@@ -237,7 +261,7 @@ class KeepMe:
         box = me.xyxy
         beside = {tr.track_id: tr for tr in tracks if tr.track_id != me.track_id and near(box, tr.xyxy, cfg.near)}
         # who is who: a face near "me" that the tracker could take for "me" makes it unclear
-        if any(not cannot_swap(box, tr.xyxy, cfg) for tr in beside.values()):
+        if any(not cannot_swap(box, tr.face_box, cfg) for tr in beside.values()):
             self._near_until = max(self._near_until, t + cfg.recent_s)
         # a face beside "me" that is not seen (held, or vanished behind the caller's head) may be
         # partly visible and undetected inside "me"'s region: covered until it is found again
@@ -261,9 +285,12 @@ class KeepMe:
         self._last_seen, self._last_box, self._last_at_edge = t, box.copy(), me.at_edge
         if gap > cfg.gap_s or not step_ok:
             self._mark_unclear(t)
-        if me.tentative or t < self._near_until:
+        if me.tentative:
             self._mark_unclear(t)
-            return None, (Why.TENTATIVE if me.tentative else Why.NEAR)
+            return None, Why.TENTATIVE
+        if t < self._near_until:
+            self._unclear = True  # the swap guard checks the place after it; no settle time
+            return None, Why.NEAR
         if self._unclear:  # out of an unclear stretch: "me" must be where it was
             self._unclear = False
             if self._anchor is not None and not same_place(box, self._anchor, cfg.anchor_distance, cfg.size_ratio):
@@ -272,10 +299,10 @@ class KeepMe:
         self._anchor = box.copy()
         if self._clear_from is None:
             self._clear_from = t
-        if unseen_beside:
-            return None, Why.HIDDEN
         if t - self._clear_from < cfg.settle_s:
             return None, Why.SETTLING
+        if unseen_beside:  # shown, but only the face: see ``KeepDecision.face_only``
+            return me.track_id, Why.HIDDEN
         return me.track_id, Why.NONE
 
     def _mark_unclear(self, t: float) -> None:
@@ -362,6 +389,9 @@ def track_views(tracks: list, faces_xyxy: np.ndarray, faces_ids: np.ndarray, t: 
         if tr is None:
             continue
         tentative = tr.hits < confirm_hits and max(tr.score, tr.best_score) < weak_score
-        views.append(TrackView(int(tid), np.asarray(box, np.float32), tr.t == t, bool(tr.at_edge), tentative,
-                               int(tr.hits)))
+        box = np.asarray(box, np.float32)
+        half = (tr.xyxy[2:] - tr.xyxy[:2]) / 2  # its last measured size ...
+        mid = (box[:2] + box[2:]) / 2  # ... at its place on this frame
+        views.append(TrackView(int(tid), box, tr.t == t, bool(tr.at_edge), tentative, int(tr.hits),
+                               np.concatenate([mid - half, mid + half]).astype(np.float32)))
     return views

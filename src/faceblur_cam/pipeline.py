@@ -22,7 +22,7 @@ from faceblur_cam.detections import Detections
 from faceblur_cam.frames import CapturedFrame, FrameKind, PublishedFrame
 from faceblur_cam.geometry import Margin, absorbed_into_others, extend_at_edges, grow, snap_out
 from faceblur_cam.keep_me import KeepDecision, KeepMe, track_views
-from faceblur_cam.redact import Redactor, obscure_frame, style_named
+from faceblur_cam.redact import Redactor, obscure_frame, reveal, style_named
 from faceblur_cam.track import FaceTracker
 
 log = logging.getLogger(__name__)
@@ -101,13 +101,20 @@ class ProtectPipeline:
         covered = Detections(regions, faces.scores, faces.landmarks, faces.track_ids)
         keep = None
         kept = Detections.empty()
+        out = image.copy()
         if self.keep_me.on:
             keep = self._keep_decision(faces, frame.t, change.jump, (w, h))
             if keep.kept_id is not None:
                 shown = covered.track_ids == keep.kept_id
                 kept, covered = covered[np.flatnonzero(shown)], covered[np.flatnonzero(~shown)]
+                if keep.face_only:  # the face alone is shown; the rest of its cover stays
+                    out = self.redactor.redact(out, kept.xyxy)
+                    face = faces[np.flatnonzero(faces.track_ids == keep.kept_id)]
+                    kept = Detections(self.keep_me.face_region(face.xyxy), face.scores, face.landmarks,
+                                      face.track_ids)
+                    reveal(out, image, kept.xyxy)
         covered = covered[absorbed_into_others(covered.xyxy)]
-        out = self.redactor.redact(image.copy(), covered.xyxy)
+        out = self.redactor.redact(out, covered.xyxy)
         return PublishedFrame(
             image=out,
             t=frame.t,

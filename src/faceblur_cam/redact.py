@@ -116,6 +116,18 @@ class Redactor:
         return image
 
 
+def reveal(out: np.ndarray, original: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Put ``original``'s pixels back into ``out`` (in place) inside the ellipse inscribed in each
+    ``xyxy`` region (clipped to the image); ``out`` and ``original`` have the same shape."""
+    h, w = out.shape[:2]
+    regions = np.asarray(regions, np.float32).reshape(-1, 4)
+    for region, (x1, y1, x2, y2) in zip(regions, clip_int(regions, (w, h))):
+        if x2 > x1 and y2 > y1:
+            mask = shape_mask(region, (int(x1), int(y1), int(x2), int(y2)))
+            cv2.copyTo(original[y1:y2, x1:x2], mask.view(np.uint8), out[y1:y2, x1:x2])
+    return out
+
+
 def obscure_frame(image: np.ndarray, cells: float = 20.0) -> np.ndarray:
     """The whole frame, obscured (fail closed): a soft mosaic ~``cells`` across the long side."""
     h, w = image.shape[:2]
