@@ -135,5 +135,5 @@ def test_while_a_face_is_hidden_behind_the_caller_only_the_face_is_shown(eval_di
         # a ring 15 px wide around the face shown (inside the caller's own cover): covered
         ring = region_mask(out.kept.xyxy + np.array([-15, -15, 15, 15], np.float32), wh, out.shape) & ~shown
         assert (~same[ring]).mean() > 0.8, f"frame {i}: around the caller's face is not covered"
-        assert untouched_fraction(image, out.image, me.box) >= 0.8, f"frame {i}: caller not shown"
+        assert me is not None and untouched_fraction(image, out.image, me.box) >= 0.8, f"frame {i}: caller not shown"
     assert face_only >= 10
