@@ -114,6 +114,37 @@ def test_output_folder_inside_the_input_folder_is_fine(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ every way out
+def test_a_signal_while_a_frame_is_handed_over_waits_until_it_is_counted() -> None:
+    """SIGTERM (or Ctrl+C) that lands while a frame is being sent to the outputs waits until the
+    frame is counted too (CI once: the MP4 held 48 frames, the message said 47); outside such a
+    block it interrupts at once, and a second signal inside one does too."""
+    import signal
+
+    from faceblur_cam.commands.process import Interrupts
+
+    steps: list[str] = []
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with Interrupts() as interrupts:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("sent")
+                steps.append("counted")
+        assert steps == ["sent", "counted"]
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("not reached")
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)  # a second one: now
+                steps.append("not reached")
+        with interrupts.held():
+            steps.append("quiet")  # nothing pending is left over
+    assert steps == ["sent", "counted", "quiet"]
+    assert {s: signal.getsignal(s) for s in before} == before  # the handlers are put back
+
+
 def test_sigterm_finishes_the_mp4(tmp_path: Path) -> None:
     video = write_video(tmp_path / "long.mp4", 3000, wh=(320, 240))
     out = tmp_path / "out.mp4"

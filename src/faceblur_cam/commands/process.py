@@ -17,12 +17,14 @@ terminal a progress bar (frames, fps, ETA) runs on stderr; a one-line summary en
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -129,13 +131,14 @@ def run_process(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = FrameProgress()
     try:
-        with sigterm_as_interrupt():
+        with Interrupts() as interrupts:
             frames = iter_frames(args.input, fps, report)
             for frame in map(fit_to_first, frames) if to_video else frames:
                 published = pipeline.process(frame)
-                for sink in sinks:
-                    sink.send(published)
-                count += 1
+                with interrupts.held():  # sent and counted, or neither
+                    for sink in sinks:
+                        sink.send(published)
+                    count += 1
                 obscured += published.obscured
                 faces += len(published.regions)
                 kept += len(published.kept)
@@ -342,16 +345,38 @@ class FitToFirst:
         return replace(frame, image=fit(frame.image, self.wh))
 
 
-class sigterm_as_interrupt:
-    """While active, SIGTERM raises ``KeyboardInterrupt`` like Ctrl+C, so the output is finished."""
+class Interrupts:
+    """While active, SIGTERM raises ``KeyboardInterrupt`` like Ctrl+C, so the output is finished,
+    but never inside a ``held()`` block: there a signal waits until the block ends (a frame handed
+    to the outputs is counted with it, so "holds the first N frames" is exact). A second signal
+    inside the block raises at once (an output that hangs can still be left)."""
 
-    def __enter__(self) -> sigterm_as_interrupt:
-        self._previous = signal.signal(signal.SIGTERM, self._raise)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> Interrupts:
+        self._holding = False
+        self._pending: int | None = None
+        self._previous = {s: signal.signal(s, self._on_signal) for s in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
 
-    @staticmethod
-    def _raise(signum: int, _frame: FrameType | None) -> None:
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise KeyboardInterrupt(f"signal {pending}")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self._holding and self._pending is None:
+            self._pending = signum
+            return
+        self._pending = None  # told now
         raise KeyboardInterrupt(f"signal {signum}")
