@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from faceblur_cam.detections import Detections
-from faceblur_cam.keep_me import KeepMe, KeepMeConfig, KeepState, TrackView, track_views
+from faceblur_cam.keep_me import KeepMe, KeepMeConfig, KeepState, TrackView, Why, track_views
 from faceblur_cam.track import FaceTracker
 
 WH = (1280, 720)
@@ -96,13 +96,13 @@ def test_after_someone_near_me_unseen_still_settles() -> None:
 
 
 def face_only(d) -> bool:  # type: ignore[no-untyped-def]
-    """Only the caller's face is shown (the rest of the caller's cover stays)."""
-    return d.kept_id is not None and d.face_only and d.state is KeepState.VISIBLE
+    """Only the caller's face is shown (the rest of the caller's cover stays); the status says why."""
+    return d.kept_id is not None and d.face_only and d.state is KeepState.VISIBLE and d.why is Why.HIDDEN
 
 
 def whole(d) -> bool:  # type: ignore[no-untyped-def]
     """The caller's whole cover is lifted."""
-    return d.kept_id is not None and not d.face_only
+    return d.kept_id is not None and not d.face_only and d.why is Why.NONE
 
 
 def test_a_face_that_vanished_beside_me_shows_only_my_face_until_found_again_or_hidden_s() -> None:

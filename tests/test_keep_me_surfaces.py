@@ -60,6 +60,7 @@ class KeepingPipeline(MarkingPipeline):
         self.on = False
         self.pick_next = False
         self.covered: Why | None = None  # set by a test: "me" covered on the next frames, for this reason
+        self.face_only = False  # set by a test: only "me"'s face shown (a face beside it may be hidden)
 
     def set_keep_me(self, on: bool) -> None:
         self.log.append(f"keep:{on}")
@@ -77,8 +78,12 @@ class KeepingPipeline(MarkingPipeline):
         if not self.on:
             return out
         covered = self.covered
-        decision = (KeepDecision(KeepState.VISIBLE, 1, self.pick_next, 0) if covered is None
-                    else KeepDecision(KeepState.COVERED, None, False, 2, covered))
+        if self.face_only:
+            decision = KeepDecision(KeepState.VISIBLE, 1, False, 2, Why.HIDDEN, face_only=True)
+        elif covered is None:
+            decision = KeepDecision(KeepState.VISIBLE, 1, self.pick_next, 0)
+        else:
+            decision = KeepDecision(KeepState.COVERED, None, False, 2, covered)
         self.pick_next = False
         return replace(out, keep=decision)
 
@@ -119,6 +124,12 @@ def test_the_status_line_says_why_the_caller_is_covered_and_forgets_it_when_off(
         pipelines[-1].covered = Why.UNSEEN  # a hand in front of the caller's face
         unseen = rig.wait_for(lambda s: s.keep_why is Why.UNSEEN)
         assert "(not found on this frame)" in unseen.summary
+        pipelines[-1].covered, pipelines[-1].face_only = None, True  # someone may be behind the caller
+        face = rig.wait_for(lambda s: s.keep_me is KeepState.VISIBLE and s.keep_why is Why.HIDDEN)
+        assert face.summary.startswith("Protecting: your face visible (a face beside you may be hidden), ")
+        pipelines[-1].face_only = False
+        whole = rig.wait_for(lambda s: s.keep_me is KeepState.VISIBLE and s.keep_why is Why.NONE)
+        assert whole.summary.startswith("Protecting: you visible, ")
         rig.engine.set_keep_me(False)
         off = rig.wait_for(lambda s: s.keep_me is KeepState.OFF)
         assert off.keep_why is Why.NONE and "you" not in off.summary

@@ -104,7 +104,7 @@ class KeepDecision:
     kept_id: int | None = None  # the track shown on this frame (only when state is VISIBLE)
     picked: bool = False  # "me" was picked on this frame (the UI tells the user)
     others: int = 0  # faces covered on this frame, "me" excluded
-    why: Why = Why.NONE  # why "me" is covered (state COVERED)
+    why: Why = Why.NONE  # why "me" is covered (state COVERED), or only its face shown (face_only: HIDDEN)
     face_only: bool = False  # VISIBLE: only "me"'s face box is shown, the rest of its cover stays (hidden faces)
 
 
@@ -252,7 +252,7 @@ class KeepMe:
             self._state = KeepState.COVERED
         elif not self._pick_wanted:
             self._state = KeepState.LOST
-        why = why if self._state is KeepState.COVERED else Why.NONE
+        why = why if self._state is KeepState.COVERED or face_only else Why.NONE
         return KeepDecision(self._state, kept, picked, others, why, face_only)
 
     # ------------------------------------------------------------------ internals

@@ -75,7 +75,7 @@ class EngineStatus:
     event: EngineEvent | None = None  # what ``message`` reports; None when there is no news
     camera: str = ""  # the open camera and its mode, e.g. "C920, 1280x720 MJPEG 30 fps"
     keep_me: KeepState = KeepState.OFF  # "keep me visible" on the last frame (OFF: everyone covered)
-    keep_why: Why = Why.NONE  # why the caller was covered on the last frame (keep_me COVERED)
+    keep_why: Why = Why.NONE  # why the caller was covered (COVERED), or only their face shown (VISIBLE, HIDDEN)
 
     @property
     def summary(self) -> str:
@@ -108,6 +108,8 @@ class EngineStatus:
         faces = self._faces_text
         if self.keep_me is KeepState.VISIBLE:
             others = "1 other" if self.faces == 1 else f"{self.faces} others"
+            if self.keep_why is Why.HIDDEN:  # face only: the rest of the caller's cover stays
+                return f"Protecting: your face visible ({self.keep_why.value}), {others} covered"
             return f"Protecting: you visible, {others} covered"
         if self.keep_me is KeepState.COVERED:
             reason = self.keep_why.value or "not sure it is you"
