@@ -147,6 +147,23 @@ def test_a_held_cover_lying_inside_a_fresh_cover_merges_into_it():
     assert len(out) == 1 and contains(out.xyxy[0], [260, 150, 420, 330])
 
 
+def test_a_face_hidden_inside_a_weak_cover_is_covered_again_when_that_cover_ends():
+    """A face seen on many frames is missed once while a weak find (one frame, low score) covers
+    all of it: its cover is not returned while it lies inside the other. The weak find ends at
+    the next close look that misses it; the face is still held and covered again at once
+    (dropping its track there showed a room face for 4 frames)."""
+    tr = FaceTracker(frame_wh=(640, 480))
+    face = [300, 200, 360, 270]
+    for k in range(5):
+        tr.update(det(face), k * DT, looked=WHOLE)
+    weak = Detections(np.array([[240, 160, 420, 330]], np.float32), np.array([0.22]))
+    out = tr.update(weak, 5 * DT, looked=COARSE)  # the face missed: held inside the weak cover
+    assert len(out) == 1 and contains(out.xyxy[0], face)
+    out = tr.update(Detections.empty(), 6 * DT, looked=WHOLE)  # a close look finds neither
+    assert len(out) == 1 and contains(out.xyxy[0], face), "the held face lost its cover"
+    assert out.xyxy[0][2] - out.xyxy[0][0] < 150  # the face's own cover, not the weak one's
+
+
 def test_a_weakly_seen_track_stays_tentative_until_seen_on_three_frames():
     tr = FaceTracker(frame_wh=(640, 480))
     weak = Detections(np.array([[300, 200, 360, 270]], np.float32), np.array([0.25]))

@@ -14,8 +14,11 @@ boxes to cover on this frame:
 - covers follow faces instead of piling up: when the detector looked closely at an unmatched
   track's place (``looked``: the crops and scales of this frame's detection jobs) and found
   nothing, its cover shrinks back towards the face size and ends after ``miss_end_s``; a track born
-  from a single detection ends at the first such miss; a held cover that overlaps another
-  cover mostly is merged into it.
+  from a single detection ends at the first such miss; a held cover that lies mostly inside
+  another cover is merged into it when that one's face was found on this frame at least as
+  surely; inside a held or weaker cover it is only not returned (``Track.absorbed``) and its
+  track goes on: the other cover may end first, and the face is then covered again (dropping it
+  let a room face show for 4 frames, bench/keep_me.py walk_behind with the mode off).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Track:
     hits: int = 1  # frames on which the detector found this face
     best_score: float = 0.0
     missed_since: float | None = None  # first of the close looks in a row that found nothing
+    absorbed: bool = False  # its held cover lies inside another cover on this frame: not returned
 
     def state(self, t: float) -> CoverState:
         if self.t == t:
@@ -142,6 +146,8 @@ class FaceTracker:
             for tr in self._tracks:
                 tr.camera = (tr.camera + np.asarray(shift, np.float32)).astype(np.float32)
         predicted = np.array([tr.predict(t, cfg) for tr in self._tracks], np.float32).reshape(-1, 4)
+        for tr in self._tracks:
+            tr.absorbed = False
         out_boxes: list[np.ndarray] = []
         out_scores: list[float] = []
         out_ids: list[int] = []
@@ -160,6 +166,8 @@ class FaceTracker:
         if detections is not None and looked is not None:
             predicted = self._forget_missed(predicted, matched, looked, t)
         for i, tr in enumerate(self._tracks):
+            if tr.absorbed:
+                continue
             if tr.t == t:  # measured on this frame (matched or new)
                 box, lms = tr.xyxy, tr.landmarks
             else:  # predicted: carry the last landmarks along with the box
@@ -196,7 +204,10 @@ class FaceTracker:
         return predicted[[i for i in keep if i < len(predicted)]]
 
     def _merge_held(self, keep: list[int], predicted: np.ndarray, matched: set[int]) -> list[int]:
-        """Drop held (unmatched) covers that lie mostly inside another kept cover."""
+        """Held (unmatched) covers that lie mostly inside another returned cover: dropped when that
+        cover's face was found on this frame at least as surely (the same face, seen again at
+        another scale), else only not returned (``absorbed``: a held or weak cover may end before
+        this face's hold would)."""
         n = len(predicted)
         boxes = {i: (predicted[i] if i < n else self._tracks[i].xyxy) for i in keep}
         dropped: set[int] = set()
@@ -207,7 +218,12 @@ class FaceTracker:
                     continue
                 limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
                 if inside_share(boxes[i], boxes[j]) >= limit:
-                    dropped.add(i)
+                    inner, outer = self._tracks[i], self._tracks[j]
+                    seen = j >= n or j in matched  # the outer face found on this frame
+                    if seen and outer.score >= min(inner.best_score, self.config.weak_score):
+                        dropped.add(i)
+                    else:
+                        inner.absorbed = True
                     break
         return [i for i in keep if i not in dropped]
 
