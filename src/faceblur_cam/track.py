@@ -214,7 +214,7 @@ class FaceTracker:
         # the least recently seen held tracks go first
         for i in sorted((i for i in keep if i < n and i not in matched), key=lambda k: self._tracks[k].t):
             for j in keep:
-                if j == i or j in dropped:
+                if j == i or j in dropped or self._tracks[j].absorbed:  # only into a cover returned
                     continue
                 limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
                 if inside_share(boxes[i], boxes[j]) >= limit:
