@@ -79,7 +79,7 @@ class KeepingPipeline(MarkingPipeline):
             return out
         covered = self.covered
         if self.face_only:
-            decision = KeepDecision(KeepState.VISIBLE, 1, False, 2, Why.HIDDEN, face_only=True)
+            decision = KeepDecision(KeepState.VISIBLE, 1, False, 2, Why.HIDDEN)
         elif covered is None:
             decision = KeepDecision(KeepState.VISIBLE, 1, self.pick_next, 0)
         else:

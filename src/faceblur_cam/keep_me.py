@@ -104,8 +104,12 @@ class KeepDecision:
     kept_id: int | None = None  # the track shown on this frame (only when state is VISIBLE)
     picked: bool = False  # "me" was picked on this frame (the UI tells the user)
     others: int = 0  # faces covered on this frame, "me" excluded
-    why: Why = Why.NONE  # why "me" is covered (state COVERED), or only its face shown (face_only: HIDDEN)
-    face_only: bool = False  # VISIBLE: only "me"'s face box is shown, the rest of its cover stays (hidden faces)
+    why: Why = Why.NONE  # why "me" is covered (state COVERED), or only its face shown (VISIBLE: HIDDEN)
+
+    @property
+    def face_only(self) -> bool:
+        """Only "me"'s face is shown, the rest of its cover stays (a face beside it may be hidden)."""
+        return self.state is KeepState.VISIBLE and self.why is Why.HIDDEN
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,6 @@ class KeepMe:
                 self._try_return(tracks, t)
                 me = next((tr for tr in tracks if tr.track_id == self._me), None) if self._me is not None else None
         kept, why = self._judge(me, tracks, t) if me is not None else (None, Why.AWAY)
-        face_only = kept is not None and why is Why.HIDDEN
         others = len(tracks) - (kept is not None)
         if kept is not None:
             self._state = KeepState.VISIBLE
@@ -252,8 +255,9 @@ class KeepMe:
             self._state = KeepState.COVERED
         elif not self._pick_wanted:
             self._state = KeepState.LOST
-        why = why if self._state is KeepState.COVERED or face_only else Why.NONE
-        return KeepDecision(self._state, kept, picked, others, why, face_only)
+        # VISIBLE: NONE, or HIDDEN when only the face is shown; COVERED: the reason
+        why = why if self._state in (KeepState.COVERED, KeepState.VISIBLE) else Why.NONE
+        return KeepDecision(self._state, kept, picked, others, why)
 
     # ------------------------------------------------------------------ internals
     def _judge(self, me: TrackView, tracks: list[TrackView], t: float) -> tuple[int | None, Why]:
