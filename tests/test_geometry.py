@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from faceblur_cam.detections import Detections
-from faceblur_cam.geometry import Margin, expand, grow, iou_matrix, region_mask
+from faceblur_cam.geometry import Margin, area, expand, grow, iou_matrix, merge_boxes, region_mask
 
 boxes = st.tuples(
     st.floats(-50, 500), st.floats(-50, 500), st.floats(1, 300), st.floats(1, 300)
@@ -106,3 +106,37 @@ def test_a_cover_inside_another_is_merged_and_one_that_adds_area_is_kept():
     assert absorbed_into_others(covers).tolist() == [0, 2]
     assert absorbed_into_others(covers[[1]]).tolist() == [0]
     assert absorbed_into_others(np.zeros((0, 4), np.float32)).tolist() == []
+
+
+def _merge_pairwise(xyxy, slack=1.3):
+    """merge_boxes as its docstring defines it, one pair at a time (the reference)."""
+    boxes = [np.asarray(b, np.float32) for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+    merged = True
+    while merged and len(boxes) > 1:
+        merged, out = False, []
+        for b in boxes:
+            for i, o in enumerate(out):
+                inter = float(np.prod(np.clip(np.minimum(o[2:], b[2:]) - np.maximum(o[:2], b[:2]), 0, None)))
+                union = np.concatenate([np.minimum(o[:2], b[:2]), np.maximum(o[2:], b[2:])]).astype(np.float32)
+                parts = float(area(o)[0] + area(b)[0]) - inter
+                if inter > 0 and float(area(union)[0]) <= slack * parts:
+                    out[i], merged = union, True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return np.array(boxes, np.float32).reshape(-1, 4)
+
+
+@given(st.lists(boxes, max_size=24))
+def test_changed_areas_merge_exactly_as_pair_by_pair(box_list):
+    xyxy = np.array(box_list, np.float32).reshape(-1, 4)
+    assert np.array_equal(merge_boxes(xyxy), _merge_pairwise(xyxy))
+
+
+def test_changed_areas_that_overlap_cheaply_merge_and_far_ones_stay():
+    out = merge_boxes(np.array([[0, 0, 100, 100], [10, 10, 110, 110], [400, 400, 450, 450],
+                                [0, 200, 100, 300], [90, 290, 300, 500]], np.float32))
+    # the first two become one; the third is alone; the last two touch only at a corner: their
+    # union would be far larger than both
+    assert out.tolist() == [[0, 0, 110, 110], [400, 400, 450, 450], [0, 200, 100, 300], [90, 290, 300, 500]]

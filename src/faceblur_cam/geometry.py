@@ -166,25 +166,41 @@ def intersection(a: np.ndarray, b: np.ndarray) -> float:
 
 def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
     """Overlapping boxes replaced by their union where that costs little (the union's area at most
-    ``slack`` times the area the two cover), until no such pair is left."""
-    boxes = [b for b in np.asarray(xyxy, np.float32).reshape(-1, 4)]
+    ``slack`` times the area the two cover), until no such pair is left. Each box is tried
+    against the boxes kept so far, in order, and merged into the first that qualifies; one box is
+    compared with all of them at once (the same float32 arithmetic as box by box: the planner
+    calls this with 30-80 changed areas, 2-3 ms of a 720p frame pair by pair)."""
+    boxes = np.asarray(xyxy, np.float32).reshape(-1, 4)
     merged = True
     while merged and len(boxes) > 1:
         merged = False
-        out: list[np.ndarray] = []
-        for b in boxes:
-            for i, o in enumerate(out):
-                inter = intersection(o, b)
-                union = union_box(o, b)
-                parts = float(area(o)[0] + area(b)[0]) - inter
-                if inter > 0 and float(area(union)[0]) <= slack * parts:
-                    out[i] = union
+        out = np.empty_like(boxes)
+        out_area = np.empty(len(boxes), np.float32)
+        n = 0
+        for b, b_area in zip(boxes, _areas(boxes)):
+            if n:
+                kept = out[:n]
+                lo, hi = np.maximum(kept[:, :2], b[:2]), np.minimum(kept[:, 2:], b[2:])
+                inter = _areas(np.concatenate([lo, hi], axis=1))
+                union = np.concatenate([np.minimum(kept[:, :2], b[:2]), np.maximum(kept[:, 2:], b[2:])], axis=1)
+                parts = (out_area[:n] + b_area).astype(np.float64) - inter
+                cheap = np.flatnonzero((inter > 0) & (_areas(union) <= slack * parts))
+                if len(cheap):
+                    i = cheap[0]
+                    out[i] = union[i]
+                    out_area[i] = _areas(union[i:i + 1])[0]
                     merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
+                    continue
+            out[n], out_area[n] = b, b_area
+            n += 1
+        boxes = out[:n]
     return np.array(boxes, np.float32).reshape(-1, 4)
+
+
+def _areas(xyxy: np.ndarray) -> np.ndarray:
+    """``area`` of float32 ``(N, 4)`` boxes without its conversions (``merge_boxes``' inner loop)."""
+    wh = np.maximum(xyxy[:, 2:] - xyxy[:, :2], np.float32(0))
+    return np.asarray(wh[:, 0] * wh[:, 1])
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
