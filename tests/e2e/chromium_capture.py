@@ -4,7 +4,10 @@
 Meet, Teams and Zoom web do), then draws a video frame on a canvas twice a second and posts it
 (PNG) until ``accept(png)`` says it is the one (a slow emulated guest shows start-up cards and
 fully obscured frames first: we wait for a frame, not for a time), then posts the device
-labels, the track label, that frame (PNG data URL) and how many frames it took. Needs Debian's
+labels, the track label, that frame (PNG data URL) and how many frames it took. A video that stays
+at a placeholder size (Chromium once showed a 2x2 picture for 232 s, CI of stop 29: it had opened
+the device while the app was still setting its format) is closed and opened again after
+``reopen_ms``, as a user would pick the camera again; ``reopens`` says how often. Needs Debian's
 ``chromium``.
 """
 
@@ -27,17 +30,30 @@ PAGE = b"""<!doctype html><script>
 (async () => {
   const out = {};
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({video: true});
+    const query = new URLSearchParams(location.search);
+    let stream = await navigator.mediaDevices.getUserMedia({video: true});
     out.devices = (await navigator.mediaDevices.enumerateDevices())
       .map(d => ({kind: d.kind, label: d.label}));
     out.track = stream.getVideoTracks()[0].label;
     const v = document.createElement('video');
     v.muted = true; v.srcObject = stream; await v.play();
     const c = document.createElement('canvas');
-    const deadline = Date.now() + Number(new URLSearchParams(location.search).get('wait_ms'));
-    out.frames = 0;
+    const deadline = Date.now() + Number(query.get('wait_ms'));
+    const reopenMs = Number(query.get('reopen_ms'));
+    let opened = Date.now();
+    out.frames = 0; out.reopens = 0; out.sizes = [];
     while (true) {
       await new Promise(r => setTimeout(r, 500));
+      const size = v.videoWidth + 'x' + v.videoHeight;
+      if (!out.sizes.includes(size)) out.sizes.push(size);
+      if (v.videoWidth < 16 && Date.now() - opened > reopenMs && Date.now() < deadline) {
+        stream.getTracks().forEach(t => t.stop());
+        stream = await navigator.mediaDevices.getUserMedia({video: true});
+        out.track = stream.getVideoTracks()[0].label;
+        v.srcObject = stream; await v.play();
+        opened = Date.now(); out.reopens += 1;
+        continue;
+      }
       if (!v.videoWidth) continue;
       c.width = v.videoWidth; c.height = v.videoHeight;
       c.getContext('2d').drawImage(v, 0, 0);
@@ -57,9 +73,11 @@ def _png(data_url: bytes) -> bytes:
     return base64.b64decode(data_url.split(b",", 1)[1])
 
 
-def capture(accept: Callable[[bytes], bool] = lambda png: True, timeout: float = 240) -> dict[str, Any]:
+def capture(accept: Callable[[bytes], bool] = lambda png: True, timeout: float = 240,
+            reopen: float = 30) -> dict[str, Any]:
     """Run the page in headless Chromium until it shows a frame ``accept`` takes (or ``timeout``
-    seconds); the page's answer (with the last frame drawn), or ``{"error": ...}``."""
+    seconds; a video smaller than 16 px for ``reopen`` seconds is opened again); the page's answer
+    (with the last frame drawn), or ``{"error": ...}``."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         return {"error": "chromium is not installed (run-in-vm --apt chromium)"}
@@ -101,7 +119,8 @@ def capture(accept: Callable[[bytes], bool] = lambda png: True, timeout: float =
                      "--use-fake-ui-for-media-stream", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
                      f"--user-data-dir={profile}",
-                     f"http://127.0.0.1:{server.server_address[1]}/?wait_ms={int(timeout * 1000 * 0.8)}"],
+                     f"http://127.0.0.1:{server.server_address[1]}/?wait_ms={int(timeout * 1000 * 0.8)}"
+                     f"&reopen_ms={int(reopen * 1000)}"],
                     stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
                 answered = got.wait(timeout)
                 os.killpg(proc.pid, signal.SIGKILL)

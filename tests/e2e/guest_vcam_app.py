@@ -262,7 +262,8 @@ def phase_chromium(refs: References, art: Path) -> None:
 
     # Chromium on one emulated CPU beside the other tests took longer than 240 s once: it may
     # use what is left of the budget but what the pause phase after it needs (45 s on that run)
-    result = capture(shows_the_picture, timeout=max(left(240), left(10_000) - 90 * SLOWDOWN))
+    result = capture(shows_the_picture, timeout=max(left(240), left(10_000) - 90 * SLOWDOWN),
+                     reopen=30 * SLOWDOWN)
     if not check("error" not in result, f"Chromium getUserMedia answered {result.get('error', '')[:2000]}"):
         return
     cams = [d["label"] for d in result["devices"] if d["kind"] == "videoinput"]
@@ -278,8 +279,8 @@ def phase_chromium(refs: References, art: Path) -> None:
         frame = cv2.resize(frame, (W, H), interpolation=cv2.INTER_AREA)
     verdict = refs.judge(frame)
     check(verdict.is_content and verdict.face_obscured,
-          f"Chromium's captured frame ({result['size']}, frame {result.get('frames')} it drew) shows the "
-          "picture, face obscured "
+          f"Chromium's captured frame ({result['size']}, frame {result.get('frames')} it drew; video sizes "
+          f"{result.get('sizes')}, opened again {result.get('reopens')} times) shows the picture, face obscured "
           f"(rest {'intact' if verdict.background_intact else 'partly covered'}): {verdict}")
 
 
