@@ -64,9 +64,22 @@ def test_the_same_faces_are_found_on_a_1080p_frame_as_with_area_resizing(detecto
 
 
 
-def test_the_detector_input_is_exactly_what_it_was(dlib_images):
-    """``shrink`` is ``INTER_AREA`` itself: cheaper resizes exposed more 24-40 px faces walking in
-    (tests/test_quality.py, new-faces: 10 and 15 exposed frames against a limit of 8)."""
+def test_the_close_looks_get_exactly_area_averaging_and_only_whole_frames_are_halved_first(dlib_images):
+    """``shrink`` is ``INTER_AREA`` itself for every crop and every reduction under 4x: cheaper
+    resizes there exposed more 24-40 px faces walking in (tests/test_quality.py, new-faces: 10
+    and 15 exposed frames against a limit of 8). A whole 720p/1080p frame reduced 4x or more is
+    halved once with exact 2x2 means first, then area-averaged (halving it further exposed more)."""
     photo = cv2.resize(dlib_images[0][0], (1280, 720))
-    for dst in [(448, 320), (480, 352), (352, 256), (224, 128), (640, 352)]:
+    for dst in [(448, 320), (480, 352), (352, 256), (640, 352)]:
         assert np.array_equal(shrink(photo, dst), cv2.resize(photo, dst, interpolation=cv2.INTER_AREA))
+    crop = photo[0:720, 200:1000]  # a changed area, 800x720: under 600,000 pixels
+    assert np.array_equal(shrink(crop, (96, 96)), cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA))
+    for frame, half in ((photo, (640, 360)), (cv2.resize(photo, (1920, 1080)), (960, 540))):
+        quads = frame[0::2, 0::2].astype(np.uint16) + frame[1::2, 0::2] + frame[0::2, 1::2] + frame[1::2, 1::2]
+        means = (quads + 2) // 4
+        halved = cv2.resize(frame, half, interpolation=cv2.INTER_AREA)
+        assert np.abs(means.astype(int) - halved.astype(int)).max() <= 1  # exact 2x2 means
+        out = shrink(frame, (224, 128))
+        assert np.array_equal(out, cv2.resize(halved, (224, 128), interpolation=cv2.INTER_AREA))
+        direct = cv2.resize(frame, (224, 128), interpolation=cv2.INTER_AREA)
+        assert np.abs(out.astype(int) - direct.astype(int)).mean() < 2  # grey levels: the same picture

@@ -72,14 +72,23 @@ class OpenCvDnnRunner:
 def shrink(image: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
     """``image`` resized to ``wh`` (w, h): ``INTER_AREA`` down, bilinear up.
 
-    Cheaper resizes were tried and measured (issue 22): halving with exact 2x2 means before a
-    final ``INTER_AREA`` saves 2-5 ms per 720p/1080p frame, but the new-faces test then exposed
-    10 frames of 24-40 px faces walking in (limit 8, today's code passes); bilinear below a
-    factor of 2 exposed 15. The detector's input stays what it was.
+    A large picture (600,000 pixels or more: a whole 720p or 1080p frame) reduced 4x or more is
+    first halved once with exact 2x2 means (``INTER_AREA``'s fast path): ``INTER_AREA`` at a
+    factor that is not a whole number costs 3.2 ms for the 720p whole-frame look at 224 px and
+    7 ms at 1080p, this 1.3 and 2.3 ms. Those looks find large and medium faces; the small ones
+    come from the close looks at changed areas, tiles and tracked faces, which stay exactly
+    ``INTER_AREA``. Measured (issue 22, bench/new_faces.py seeds 0 and 1, bench/bench.py): with
+    the whole frames halved once, every exposed face-frame, the eval videos and the stills are
+    the same as before. Halving while 2x or more is left (to 320x180 at 720p) exposed 4 more
+    face-frames on seed 1; halving the close looks too, 10 frames of 24-40 px faces walking in
+    on seed 0 (limit 8); bilinear below a factor of 2, 15.
     """
     ih, iw = image.shape[:2]
     if (iw, ih) == tuple(wh):
         return image
+    if iw >= 4 * wh[0] and ih >= 4 * wh[1] and iw * ih >= 600_000 and iw % 2 == 0 and ih % 2 == 0:
+        image = cv2.resize(image, (iw // 2, ih // 2), interpolation=cv2.INTER_AREA)
+        iw //= 2
     return cv2.resize(image, wh, interpolation=cv2.INTER_AREA if wh[0] < iw else cv2.INTER_LINEAR)
 
 
