@@ -11,7 +11,9 @@ with the previous one after removing the camera's global motion (phase correlati
   camera switching input, a large global change): the next frame must be treated like a first
   frame.
 
-Brightness changes of the whole picture (auto exposure) are removed before comparing.
+Brightness changes of the whole picture (auto exposure) are removed before comparing. With a
+still camera a frame is also compared with the one before last (``_faded_in``): a face fading in
+over two frames can stay under the threshold on each of them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class ChangeConfig:
     jump_min_fraction: float = 0.15
     max_gap_s: float = 0.35  # a longer gap between two frames is a jump (skipped frames)
     min_response: float = 0.03  # phase correlation peak below this: motion estimate unreliable
+    fade_back: int = 2  # with a still camera, also compared with the frame this many frames back ...
+    fade_part: float = 0.5  # ... where the last two steps changed by this share of ``threshold`` (``_faded_in``)
+    fade_min_cells: int = 16  # ... in patches of at least this many cells
+    fade_max_share: float = 0.01  # ... unless more of the picture than this fades at once
     slow_frames: int = 0  # small areas are also compared with the frame this many frames back ...
     slow_max_cells: int = 16  # ... when they are at most this many cells across
 
@@ -59,11 +65,13 @@ class ChangeDetector:
         self._prev: np.ndarray | None = None
         self._prev_t = 0.0
         self._history: list[np.ndarray] = []  # the last ``slow_frames`` copies of a still camera
+        self._recent: list[np.ndarray] = []  # the last ``fade_back + 1`` copies of a still camera
         self._window: np.ndarray | None = None
 
     def reset(self) -> None:
         self._prev = None
         self._history = []
+        self._recent = []
 
     def update(self, image: np.ndarray, t: float, explained: np.ndarray | None = None) -> Change:
         """Compare ``image`` (taken at ``t``) with the previous frame. Changes inside the
@@ -90,7 +98,12 @@ class ChangeDetector:
         fraction = float(changed.mean()) + sum(float((x2 - x1) * (y2 - y1)) for x1, y1, x2, y2 in strips) / (sw * sh)
         if fraction >= cfg.jump_fraction or (
                 fraction >= cfg.jump_min_fraction and _similarity(_grey(colour), _grey(moved)) < cfg.jump_similarity):
+            self._recent = []  # nothing before a jump is compared with what follows it
             return Change.everything((w, h))
+        keep = self._recent[max(0, len(self._recent) - cfg.fade_back):]
+        self._recent = keep + [colour] if dx == dy == 0.0 else [colour]
+        if cfg.fade_back > 1 and len(self._recent) > cfg.fade_back:
+            changed = changed | _faded_in(self._recent, changed, cfg)
         # a small face that comes slowly out of the distance changes too little from one frame to
         # the next: with a still camera, small areas are also compared with a frame further back
         self._history = self._history[-(cfg.slow_frames - 1):] + [colour] if dx == dy == 0.0 else [colour]
@@ -133,6 +146,30 @@ class ChangeDetector:
         for x1, y1, x2, y2 in strips:
             changed[y1:y2, x1:x2] = False
         return changed, strips, moved, float(dx), float(dy)
+
+
+def _faded_in(recent: list[np.ndarray], changed: np.ndarray, cfg: ChangeConfig) -> np.ndarray:
+    """Cells where something fades in over a few frames (a face at a third of its contrast a
+    frame can stay under ``threshold`` on each one). ``recent``: a still camera's last small
+    copies, oldest first, this frame last. Such a cell changed the same way on the last two steps,
+    by ``fade_part`` of the threshold or more each time, and by more than the threshold since
+    ``recent[0]``; it lies away from what already changed (beside a moving person it would only
+    widen an area that is looked at anyway, and share the change budget among more pixels: small
+    faces walking in were then looked at too coarsely, bench/new_faces.py) and in a patch at
+    least 3 cells thick (a texture drifting under a hand-held camera changes along thin edges)."""
+    step = cfg.fade_part * cfg.threshold
+    now, before = recent[-1] - recent[-2], recent[-2] - recent[-3]
+    same_way = ((now >= step) & (before >= step)) | ((now <= -step) & (before <= -step))
+    fading = same_way.any(axis=2) & (_largest_channel(cv2.absdiff(recent[-1], recent[0])) > cfg.threshold)
+    near = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    solid = cv2.morphologyEx((fading & ~near).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    big = stats[:, cv2.CC_STAT_AREA] >= cfg.fade_min_cells  # a face 24 px tall or more
+    big[0] = False  # the background label
+    faded = big[labels]
+    if faded.mean() > cfg.fade_max_share:  # the whole picture changing slowly: a zoom, the light
+        return np.zeros_like(faded)
+    return np.asarray(faded)
 
 
 def _grey(colour: np.ndarray) -> np.ndarray:
