@@ -158,11 +158,14 @@ def _faded_in(recent: list[np.ndarray], changed: np.ndarray, cfg: ChangeConfig) 
     faces walking in were then looked at too coarsely, bench/new_faces.py) and in a patch at
     least 3 cells thick (a texture drifting under a hand-held camera changes along thin edges)."""
     step = cfg.fade_part * cfg.threshold
-    now, before = recent[-1] - recent[-2], recent[-2] - recent[-3]
-    same_way = ((now >= step) & (before >= step)) | ((now <= -step) & (before <= -step))
-    fading = same_way.any(axis=2) & (_largest_channel(cv2.absdiff(recent[-1], recent[0])) > cfg.threshold)
     near = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    solid = cv2.morphologyEx((fading & ~near).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    candidates = (_largest_channel(cv2.absdiff(recent[-1], recent[-2])) >= step) & ~near
+    if not candidates.any():  # the usual frame: nothing else moved by half the threshold
+        return np.zeros_like(changed)
+    now, before = cv2.subtract(recent[-1], recent[-2]), cv2.subtract(recent[-2], recent[-3])
+    same_way = (_largest_channel(cv2.min(now, before)) >= step) | (_smallest_channel(cv2.max(now, before)) <= -step)
+    fading = candidates & same_way & (_largest_channel(cv2.absdiff(recent[-1], recent[0])) > cfg.threshold)
+    solid = cv2.morphologyEx(fading.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
     big = stats[:, cv2.CC_STAT_AREA] >= cfg.fade_min_cells  # a face 24 px tall or more
     big[0] = False  # the background label
@@ -180,6 +183,11 @@ def _largest_channel(image: np.ndarray) -> np.ndarray:
     """Per pixel, the largest of the three channels (numpy's max over the last axis is slow)."""
     b, g, r = cv2.split(image)
     return cv2.max(cv2.max(b, g), r)
+
+
+def _smallest_channel(image: np.ndarray) -> np.ndarray:
+    b, g, r = cv2.split(image)
+    return cv2.min(cv2.min(b, g), r)
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
