@@ -47,7 +47,7 @@ class PlanConfig:
     change_min_side: int = 400  # ... but never coarser than a whole-frame look at this side
     edge_side: int = 640  # a coarsely seen changed area at the frame edge: its edge band at this scale
     edge_depth: float = 0.08  # ... that deep (of the frame's long side)
-    edge_budget: int = 12_000  # network input pixels for such bands, per frame
+    edge_budget: int = 20_000  # network input pixels for such bands, per frame (a 720p side band at 0.5: 18,400)
     tile_every: int = 8  # a tile on every n-th frame (0: never)
     tiles: int = 3
     tile_overlap: float = 0.2
@@ -132,7 +132,11 @@ class BalancedPlanner:
             jobs.append(DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * s))), "change"))
             if s < edge_scale:
                 bands += self._edge_bands((x1, y1, x2, y2), frame_wh, edge_scale)
-        # the bands have a budget of their own, shortest first
+        # the bands have a budget of their own, shortest first; a band inside another adds nothing
+        # (the strip of new picture a pan brings in touches three edges: its top and bottom bands
+        # lie in its side band, which then fits the budget at 720p)
+        bands = [b for k, b in enumerate(bands) if not any(_inside(b.crop, o.crop) and (o.crop != b.crop or m < k)
+                                                           for m, o in enumerate(bands) if m != k)]
         left = float(cfg.edge_budget)
         for band in sorted(bands, key=lambda j: (j.crop[2] - j.crop[0]) * (j.crop[3] - j.crop[1])):
             cost = (band.crop[2] - band.crop[0]) * (band.crop[3] - band.crop[1]) * band.scale ** 2
@@ -193,3 +197,9 @@ class BalancedPlanner:
             long_side = min(cfg.roi_side, max(32, int(round(max(x2 - x1, y2 - y1) * 2))))
             jobs.append(DetectJob((x1, y1, x2, y2), long_side, "roi"))
         return jobs
+
+
+def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether crop ``a`` lies within crop ``b``."""
+    return b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]
+
