@@ -108,3 +108,30 @@ def test_deleting_the_recordings_folder_stops_the_recording_not_the_call(eval_di
     finally:
         engine.quit()
         engine.wait(15)
+
+
+def test_a_folder_deleted_before_the_encoder_opened_the_file_says_so(tmp_path: Path, caplog) -> None:
+    """The same deletion a moment earlier, before ffmpeg has opened the file (a loaded machine):
+    ffmpeg stops with "No such file or directory". The message says the folder was deleted, not
+    "the video encoder stopped ...; the recording so far is saved in" a file that never existed
+    (what a clean-clone run on a busy machine reported)."""
+    folder = tmp_path / "Videos" / "FaceBlur Cam"
+    recorder = Mp4Recorder.in_folder(folder, WH, 30)
+    caplog.set_level(logging.INFO, logger="faceblur_cam.recording.recorder")
+    recorder.send(published(0, 0.0))  # the folder is checked: there; ffmpeg is still starting
+    shutil.rmtree(folder)
+    message = ""
+    deadline = time.monotonic() + 120
+    k = 1
+    while not message:  # frames within the check interval: only the encoder can notice
+        assert time.monotonic() < deadline, "the recorder never noticed the deleted folder"
+        try:
+            recorder.send(published(k, 0.5 * FILE_CHECK_INTERVAL_S * k / (k + 1)))
+        except SinkError as exc:
+            message = str(exc)
+        k += 1
+        time.sleep(0.01)
+    recorder.close()
+    assert f"the folder {folder} was deleted while recording" in message, message
+    assert "is saved in" not in message and "recording saved" not in caplog.text
+    assert not folder.exists()

@@ -297,7 +297,10 @@ class Mp4Recorder:
         self.frames_written += 1
 
     def _fail_from_encoder(self, stopped: FfmpegStopped) -> None:
-        self._failure = self._explain(stopped.code, stopped.tail)
+        # a folder deleted before ffmpeg opened the file stops it with "No such file or directory":
+        # say what happened, not that the encoder stopped and the recording was saved
+        gone = not self.path.parent.is_dir()
+        self._failure = self._gone_message() if gone else self._explain(stopped.code, stopped.tail)
         log.error(
             "recording %s failed: %s (ffmpeg: %s)",
             self.path,
