@@ -176,6 +176,43 @@ def test_menu_clicks_drive_the_engine_and_the_icon_follows(tmp_path: Path) -> No
     rig.assert_never_raw()
 
 
+def test_a_menu_refresh_that_read_first_does_not_store_last(tmp_path: Path) -> None:
+    """Two refreshes of the menu at once: one read the flags before a microphone was plugged in
+    and is slow to finish (listing the cameras), the other, after the new listing, reads the
+    newer list. The menu must end with the newer list, not with what the slow one read (seen once
+    in a clean-clone run: "Headset" never appeared after "Look for microphones again")."""
+    from faceblur_cam.platform.linux_cameras import CameraInfo
+    from faceblur_cam.sources.camera_choice import CameraChoice
+
+    mics = [InputDevice("USB Mic", "USB Mic", default=True)]
+    slow, inside, release = threading.Event(), threading.Event(), threading.Event()
+
+    def list_cameras() -> list[CameraInfo]:
+        if slow.is_set() and not inside.is_set():
+            inside.set()
+            release.wait(CAP_S)
+        return [CameraInfo("/dev/video0", "Integrated Camera", "Integrated Camera @ usb-1")]
+
+    with Rig(recorder=True, threaded=True) as rig:
+        tray = Tray(rig, tmp_path, recording=RecordingChoice(RecordingConfig()), list_microphones=lambda: list(mics),
+                    camera=CameraChoice(0), list_cameras=list_cameras)
+        tray.wait_until(lambda: "USB Mic" in [i.text for i in tray.item("Microphone").submenu], "not listed")
+        slow.set()
+        stale = threading.Thread(target=tray.icon.refresh_flags)  # reads the old list, then waits
+        stale.start()
+        assert inside.wait(CAP_S), "the slow refresh did not start"
+        mics.append(InputDevice("Headset", "Headset"))
+        finder = tray.actions.find_microphones(then=tray.icon.refresh_flags)
+        assert finder is not None
+        time.sleep(0.2)  # the listing ends and its refresh runs (or waits for the slow one)
+        release.set()
+        stale.join(CAP_S)
+        finder.join(CAP_S)
+        tray.wait_until(lambda: "Headset" in [i.text for i in tray.item("Microphone").submenu],
+                        "the menu kept the list read before the microphone was plugged in", timeout=10)
+        tray.icon.stop()
+
+
 def test_the_microphone_menu_is_listed_when_the_icon_shows_and_follows_clicks(tmp_path: Path) -> None:
     listed: list[int] = []
     mics = [InputDevice("USB Mic", "USB Mic", default=True)]

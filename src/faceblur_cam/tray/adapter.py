@@ -90,6 +90,7 @@ class TrayIcon:
         # guarded by _apply_lock (``_apply`` runs on the main thread, or, where pystray queues to
         # its own loop as the GTK backends do, on the caller's thread)
         self._apply_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()  # one re-read of the flags at a time (``refresh_flags``)
         self._shown_icon = self._requested.icon
         self._icon_was_shown = False
         self._icon: Any = backend.pystray.Icon(
@@ -128,10 +129,14 @@ class TrayIcon:
         self._icon.stop()
 
     def refresh_flags(self) -> None:
-        """Re-read the flags (after "Start at login" or the sound changed) and redraw the menu. Any thread."""
-        flags = self._read_flags(self._actions)
-        with self._lock:
-            self._flags = flags
+        """Re-read the flags (after "Start at login" or the sound changed) and redraw the menu. Any
+        thread. Reading and storing are one step: two threads refreshing at once (a click, and the
+        microphone listing that just ended) let the one that read first store last, and the menu
+        kept the list from before a microphone was plugged in (the tray test, once in a clean-clone run)."""
+        with self._refresh_lock:
+            flags = self._read_flags(self._actions)
+            with self._lock:
+                self._flags = flags
         self._update(force_menu=True)
 
     def notify(self, message: str) -> None:
