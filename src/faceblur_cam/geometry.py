@@ -121,9 +121,11 @@ def clip_int(xyxy: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
 
 
 def area(xyxy: np.ndarray) -> np.ndarray:
-    """Area of each box (0 for an empty one)."""
+    """Area of each box (0 for an empty one), float32. Width times height with plain ufuncs
+    (``np.clip`` and ``np.prod`` cost more than the arithmetic in ``merge_boxes``' inner loop)."""
     xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
-    return np.asarray(np.prod(np.clip(xyxy[:, 2:] - xyxy[:, :2], 0, None), axis=1), np.float32)
+    wh = np.maximum(xyxy[:, 2:] - xyxy[:, :2], np.float32(0))
+    return np.asarray(wh[:, 0] * wh[:, 1])
 
 
 def inside_share(a: np.ndarray, b: np.ndarray) -> float:
@@ -177,30 +179,24 @@ def merge_boxes(xyxy: np.ndarray, slack: float = 1.3) -> np.ndarray:
         out = np.empty_like(boxes)
         out_area = np.empty(len(boxes), np.float32)
         n = 0
-        for b, b_area in zip(boxes, _areas(boxes)):
+        for b, b_area in zip(boxes, area(boxes)):
             if n:
                 kept = out[:n]
                 lo, hi = np.maximum(kept[:, :2], b[:2]), np.minimum(kept[:, 2:], b[2:])
-                inter = _areas(np.concatenate([lo, hi], axis=1))
+                inter = area(np.concatenate([lo, hi], axis=1))
                 union = np.concatenate([np.minimum(kept[:, :2], b[:2]), np.maximum(kept[:, 2:], b[2:])], axis=1)
                 parts = (out_area[:n] + b_area).astype(np.float64) - inter
-                cheap = np.flatnonzero((inter > 0) & (_areas(union) <= slack * parts))
+                cheap = np.flatnonzero((inter > 0) & (area(union) <= slack * parts))
                 if len(cheap):
                     i = cheap[0]
                     out[i] = union[i]
-                    out_area[i] = _areas(union[i:i + 1])[0]
+                    out_area[i] = area(union[i:i + 1])[0]
                     merged = True
                     continue
             out[n], out_area[n] = b, b_area
             n += 1
         boxes = out[:n]
     return np.array(boxes, np.float32).reshape(-1, 4)
-
-
-def _areas(xyxy: np.ndarray) -> np.ndarray:
-    """``area`` of float32 ``(N, 4)`` boxes without its conversions (``merge_boxes``' inner loop)."""
-    wh = np.maximum(xyxy[:, 2:] - xyxy[:, :2], np.float32(0))
-    return np.asarray(wh[:, 0] * wh[:, 1])
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
