@@ -135,8 +135,8 @@ class BalancedPlanner:
         # the bands have a budget of their own, shortest first; a band inside another adds nothing
         # (the strip of new picture a pan brings in touches three edges: its top and bottom bands
         # lie in its side band, which then fits the budget at 720p)
-        bands = [b for k, b in enumerate(bands) if not any(_inside(b.crop, o.crop) and (o.crop != b.crop or m < k)
-                                                           for m, o in enumerate(bands) if m != k)]
+        bands = list(dict.fromkeys(bands))  # the same band from two areas: once
+        bands = [b for b in bands if not any(o is not b and _inside(b.crop, o.crop) for o in bands)]
         left = float(cfg.edge_budget)
         for band in sorted(bands, key=lambda j: (j.crop[2] - j.crop[0]) * (j.crop[3] - j.crop[1])):
             cost = (band.crop[2] - band.crop[0]) * (band.crop[3] - band.crop[1]) * band.scale ** 2
