@@ -64,14 +64,14 @@ class ChangeDetector:
         self.config = config or ChangeConfig()
         self._prev: np.ndarray | None = None
         self._prev_t = 0.0
-        self._history: list[np.ndarray] = []  # the last ``slow_frames`` copies of a still camera
-        self._recent: list[np.ndarray] = []  # the last ``fade_back + 1`` copies of a still camera
+        # a still camera's last small copies, oldest first, this frame last (the fade and slow
+        # comparisons look back in it); camera motion and jumps start it over
+        self._still: list[np.ndarray] = []
         self._window: np.ndarray | None = None
 
     def reset(self) -> None:
         self._prev = None
-        self._history = []
-        self._recent = []
+        self._still = []
 
     def update(self, image: np.ndarray, t: float, explained: np.ndarray | None = None) -> Change:
         """Compare ``image`` (taken at ``t``) with the previous frame. Changes inside the
@@ -98,17 +98,16 @@ class ChangeDetector:
         fraction = float(changed.mean()) + sum(float((x2 - x1) * (y2 - y1)) for x1, y1, x2, y2 in strips) / (sw * sh)
         if fraction >= cfg.jump_fraction or (
                 fraction >= cfg.jump_min_fraction and _similarity(_grey(colour), _grey(moved)) < cfg.jump_similarity):
-            self._recent = []  # nothing before a jump is compared with what follows it
+            self._still = []  # nothing before a jump is compared with what follows it
             return Change.everything((w, h))
-        keep = self._recent[max(0, len(self._recent) - cfg.fade_back):]
-        self._recent = keep + [colour] if dx == dy == 0.0 else [colour]
-        if cfg.fade_back > 1 and len(self._recent) > cfg.fade_back:
-            changed = changed | _faded_in(self._recent, changed, cfg)
+        depth = max(cfg.slow_frames, cfg.fade_back + 1)
+        self._still = self._still[max(0, len(self._still) - depth + 1):] + [colour] if dx == dy == 0.0 else [colour]
+        if cfg.fade_back > 1 and len(self._still) > cfg.fade_back:
+            changed = changed | _faded_in(self._still[-cfg.fade_back - 1:], changed, cfg)
         # a small face that comes slowly out of the distance changes too little from one frame to
         # the next: with a still camera, small areas are also compared with a frame further back
-        self._history = self._history[-(cfg.slow_frames - 1):] + [colour] if dx == dy == 0.0 else [colour]
-        if cfg.slow_frames > 1 and len(self._history) == cfg.slow_frames:
-            slow = np.abs(colour - self._history[0]).max(axis=2) > cfg.threshold
+        if cfg.slow_frames > 1 and len(self._still) >= cfg.slow_frames:
+            slow = np.abs(colour - self._still[-cfg.slow_frames]).max(axis=2) > cfg.threshold
             changed = changed | _small_blobs(slow, cfg.slow_max_cells)
         if explained is not None and len(explained):
             cells = np.round(np.asarray(explained, np.float32).reshape(-1, 4) * scale).astype(int)
