@@ -16,7 +16,7 @@ boxes to cover on this frame:
   nothing, its cover shrinks back towards the face size and ends after ``miss_end_s``; a track born
   from a single detection ends at the first such miss; a held cover that lies mostly inside
   another cover is merged into it when that one's face was found on this frame at least as
-  surely; inside a held or weaker cover it is only not returned (``Track.absorbed``) and its
+  surely; inside a held or weaker cover it is only not returned on that frame (absorbed) and its
   track goes on: the other cover may end first, and the face is then covered again (dropping it
   let a room face show for 4 frames, bench/keep_me.py walk_behind with the mode off).
 """
@@ -77,7 +77,6 @@ class Track:
     hits: int = 1  # frames on which the detector found this face
     best_score: float = 0.0
     missed_since: float | None = None  # first of the close looks in a row that found nothing
-    absorbed: bool = False  # its held cover lies inside another cover on this frame: not returned
 
     def state(self, t: float) -> CoverState:
         if self.t == t:
@@ -146,8 +145,6 @@ class FaceTracker:
             for tr in self._tracks:
                 tr.camera = (tr.camera + np.asarray(shift, np.float32)).astype(np.float32)
         predicted = np.array([tr.predict(t, cfg) for tr in self._tracks], np.float32).reshape(-1, 4)
-        for tr in self._tracks:
-            tr.absorbed = False
         out_boxes: list[np.ndarray] = []
         out_scores: list[float] = []
         out_ids: list[int] = []
@@ -163,10 +160,11 @@ class FaceTracker:
             for di in range(len(detections)):
                 if di not in matched_dets and not self._implausible(detections, di):
                     self._tracks.append(self._new_track(detections, di, t))
+        absorbed: set[int] = set()  # ids of held covers hidden inside another on this frame
         if detections is not None and looked is not None:
-            predicted = self._forget_missed(predicted, matched, looked, t)
+            predicted, absorbed = self._forget_missed(predicted, matched, looked, t)
         for i, tr in enumerate(self._tracks):
-            if tr.absorbed:
+            if tr.track_id in absorbed:
                 continue
             if tr.t == t:  # measured on this frame (matched or new)
                 box, lms = tr.xyxy, tr.landmarks
@@ -183,9 +181,11 @@ class FaceTracker:
         return Detections(np.array(out_boxes), np.array(out_scores), np.array(out_landmarks), np.array(out_ids))
 
     # -------------------------------------------------------------- internals
-    def _forget_missed(self, predicted: np.ndarray, matched: set[int], looked: np.ndarray, t: float) -> np.ndarray:
+    def _forget_missed(self, predicted: np.ndarray, matched: set[int], looked: np.ndarray,
+                       t: float) -> tuple[np.ndarray, set[int]]:
         """Apply close looks that found nothing to the unmatched tracks (see the module docstring);
-        returns the predicted boxes of the tracks that remain (new tracks are appended after)."""
+        returns the predicted boxes of the tracks that remain (new tracks are appended after) and
+        the ids of the held covers not returned on this frame (``_merge_held``)."""
         cfg = self.config
         keep = []
         for i, tr in enumerate(self._tracks):
@@ -199,22 +199,23 @@ class FaceTracker:
                     continue
                 predicted[i] = tr.predict(t, cfg)  # shrunk back: no growth once missed
             keep.append(i)
-        keep = self._merge_held(keep, predicted, matched)
+        keep, absorbed = self._merge_held(keep, predicted, matched)
         self._tracks = [self._tracks[i] for i in keep]
-        return predicted[[i for i in keep if i < len(predicted)]]
+        return predicted[[i for i in keep if i < len(predicted)]], absorbed
 
-    def _merge_held(self, keep: list[int], predicted: np.ndarray, matched: set[int]) -> list[int]:
+    def _merge_held(self, keep: list[int], predicted: np.ndarray, matched: set[int]) -> tuple[list[int], set[int]]:
         """Held (unmatched) covers that lie mostly inside another returned cover: dropped when that
         cover's face was found on this frame at least as surely (the same face, seen again at
-        another scale), else only not returned (``absorbed``: a held or weak cover may end before
-        this face's hold would)."""
+        another scale), else only not returned (absorbed: a held or weak cover may end before this
+        face's hold would). Returns the indices kept and the track ids absorbed."""
         n = len(predicted)
         boxes = {i: (predicted[i] if i < n else self._tracks[i].xyxy) for i in keep}
         dropped: set[int] = set()
+        absorbed: set[int] = set()
         # the least recently seen held tracks go first
         for i in sorted((i for i in keep if i < n and i not in matched), key=lambda k: self._tracks[k].t):
             for j in keep:
-                if j == i or j in dropped or self._tracks[j].absorbed:  # only into a cover returned
+                if j == i or j in dropped or self._tracks[j].track_id in absorbed:  # only into a cover returned
                     continue
                 limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
                 if inside_share(boxes[i], boxes[j]) >= limit:
@@ -223,9 +224,9 @@ class FaceTracker:
                     if seen and outer.score >= min(inner.best_score, self.config.weak_score):
                         dropped.add(i)
                     else:
-                        inner.absorbed = True
+                        absorbed.add(inner.track_id)
                     break
-        return [i for i in keep if i not in dropped]
+        return [i for i in keep if i not in dropped], absorbed
 
     def _associate(self, predicted: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
         """Greedy matching by IoU, then by centre distance relative to box size."""
