@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceblur_cam.audit.detail import DETAIL_MIN, INNER, detail_score, points_detail
+from faceblur_cam.audit.detail import DETAIL_MIN, INNER, SIDE_MIN, detail_score, points_detail, side_detail
 from faceblur_cam.audit.search import search_jobs
 from faceblur_cam.detect import FaceDetector
 from faceblur_cam.detect.jobs import run_jobs
@@ -153,13 +153,15 @@ def face_detail(image: np.ndarray, xyxy: np.ndarray, landmarks: np.ndarray) -> f
     A detector often finds a covered face with a box that reaches past the cover's edge into a
     detailed background; the middle of such a box mixes the smooth cover with that background and
     can score as detail. The eyes of a face that is really visible both carry detail; those of a
-    covered face sit in the cover (and a box shifted across the cover's edge has at least one eye
-    in it)."""
+    covered face sit in the cover (and a box shifted across the cover's edge mostly has at least
+    one eye in it). When both eyes sit on the detailed side of such an edge, the other half of the
+    box is smooth: a face with one smooth side (``side_detail`` below ``SIDE_MIN``) shows none."""
     judged = judged_box(xyxy, landmarks)
     score = detail_score(image, judged)
     if np.all(np.isfinite(landmarks)):
         score = min(score, points_detail(image, judged, landmarks[:2]))
-    return score
+    side = side_detail(image, judged)
+    return min(score, side) if side < SIDE_MIN else score
 
 
 def judged_box(xyxy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
