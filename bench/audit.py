@@ -17,7 +17,11 @@ and the second half of the stills.
   recall frames) and all of its stills (only output frames are searched here, so this sample can
   be larger than the recall one); a suspect on a face the pipeline really left uncovered (box
   judge) is a true find, any other suspect is false; per 1,000 frames, with the 95 % upper bound
-  on the rate;
+  on the rate. False suspects are split by where they lie: ``on_covers`` (at least 20 % of the
+  box redacted: a cover, or its edge, taken for a face) and ``on_untouched_picture`` (the
+  pipeline changed nothing there: a detector's false find on the raw picture, or a real face the
+  ground truth does not list; ``false_where`` ends with each one's redacted share, and
+  ``--shots`` shows them);
 - damage: on 10 randomly chosen recall frames' outputs with a face >= 20 px, the raw face box is
   pasted back; the audit must flag >= 9 of them; the untampered output frames give the "others".
 
@@ -48,6 +52,7 @@ from faceblur_cam.config import Config  # noqa: E402
 from faceblur_cam.frames import CapturedFrame  # noqa: E402
 
 MIN_FACE = 20
+ON_COVER = 0.2  # a false suspect whose box is redacted this much or more lies on a cover
 SPLITS = ("dev", "holdout")
 
 
@@ -102,8 +107,8 @@ def main() -> int:
     pipeline = build_pipeline(Config(), live=False)
     faces = 0
     hits = {n: 0 for n in (*DETECTORS, "union")}
-    frames = recall_frames = false = true_finds = 0
-    false_where: list[tuple[str, int, list[int], str, float]] = []
+    frames = recall_frames = false = on_cover = true_finds = 0
+    false_where: list[tuple[str, int, list[int], str, float, float]] = []
     missed: list[tuple[np.ndarray, list[float], str]] = []
     false_crops: list[tuple[np.ndarray, list[float], str]] = []
     outputs: list[tuple[np.ndarray, np.ndarray, GtFrame, bool]] = []  # (raw, output, gt, flagged) for damage
@@ -137,7 +142,10 @@ def main() -> int:
                     true_finds += 1
                 else:
                     false += 1
-                    false_where.append((name, frame.index, list(s.box), s.detector, round(s.score, 3)))
+                    share = region_coverage(published, [s.box])[0]
+                    on_cover += share >= ON_COVER
+                    false_where.append((name, frame.index, list(s.box), s.detector, round(s.score, 3),
+                                        round(share, 2)))
                     label = f"{name}#{frame.index} {s.detector} {s.score:.2f}"
                     false_crops.append((published.image, list(s.box), label))
             if recall and visible and not leaked:
@@ -156,6 +164,8 @@ def main() -> int:
         "precision_on_output": {"frames": frames, "false_suspects": false,
                                 "false_per_1000_frames": round(1000 * false / max(frames, 1), 2),
                                 "upper_95_per_1000_frames": round(1000 * poisson_upper(false) / max(frames, 1), 2),
+                                "false_on_covers": on_cover,
+                                "false_on_untouched_picture": false - on_cover,
                                 "true_finds_on_faces_the_pipeline_left_uncovered": true_finds,
                                 "false_where": false_where[:20]},
         "damage": damage,
