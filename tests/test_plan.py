@@ -157,3 +157,32 @@ def test_the_strip_a_pan_brings_in_is_looked_at_closely_even_when_people_share_t
     jobs = [j for j in planner.plan(WH, Detections.empty(), panning) if j.kind == "change"]
     strip = [j for j in jobs if j.crop[0] == 0 and j.crop[1] == 0 and j.crop[3] == 720 and j.crop[2] < 200]
     assert strip and max(j.scale for j in strip) >= 0.49, [(j.crop, round(j.scale, 2)) for j in jobs]
+
+
+def test_a_close_look_that_finds_nothing_overrules_a_weak_coarse_guess():
+    """A weak find 14 px tall in the coarse whole-frame look, where a close look saw the whole
+    box and found nothing, is dropped (with ``overrule``: the protecting pipeline); it stays when
+    the close look found something there, when it is strong, or when no close look saw all of it."""
+    guess = [600.0, 300.0, 680.0, 380.0]  # 80 px in the frame: 14 px at the whole-frame look's 0.175
+
+    def finder(coarse_score, close_finds):
+        def detect_crop(crop, long_side):
+            h, w = crop.shape[:2]
+            if (w, h) == (1280, 720):  # the whole-frame look
+                return Detections(np.array([guess], np.float32), np.array([coarse_score]))
+            if close_finds:  # a close look: its crop starts at (560, 260)
+                return Detections(np.array([[45, 45, 115, 125]], np.float32), np.array([0.3]))
+            return Detections.empty()
+        return detect_crop
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    full = DetectJob((0, 0, 1280, 720), 224, "full")
+    close = DetectJob((560, 260, 720, 420), 96, "roi")  # the guess 48 px tall in it
+    part = DetectJob((620, 260, 780, 420), 96, "roi")  # sees only part of the guess
+    assert len(run_jobs(finder(0.3, False), image, [full, close], overrule=True)) == 0
+    assert len(run_jobs(finder(0.3, False), image, [full, close])) == 1  # the audit's search keeps it
+    assert len(run_jobs(finder(0.3, True), image, [full, close], overrule=True)) == 1
+    assert len(run_jobs(finder(0.6, False), image, [full, close], overrule=True)) == 1
+    assert len(run_jobs(finder(0.3, False), image, [full, part], overrule=True)) == 1
+    coarse = DetectJob((560, 260, 720, 420), 48, "change")  # the guess 24 px tall: not a close look
+    assert len(run_jobs(finder(0.3, False), image, [full, coarse], overrule=True)) == 1

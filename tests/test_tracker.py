@@ -202,3 +202,53 @@ def test_a_tracks_cover_state_lives_on_the_track():
     assert tr.tracks[0].state(3 * DT) is CoverState.MISSED
     missed = tr.tracks[0].predict(3 * DT, tr.config)
     assert contains(held, [300, 200, 360, 270]) and contains(missed, [300, 200, 360, 270])
+
+
+def weak(box, score=0.3):
+    return Detections(np.array([box], np.float32), np.array([score]))
+
+
+COARSE = np.array([[0, 0, 640, 480, 0.1]], np.float32)  # the whole frame at 64 px: no close look
+
+
+def test_a_weak_find_a_close_look_missed_is_doubted_there_for_a_while():
+    cfg = TrackerConfig()
+    tr = FaceTracker(cfg, frame_wh=(640, 480))
+    box = [300, 200, 360, 270]
+    assert len(tr.update(weak(box), 0.0, looked=COARSE)) == 1  # a weak find is covered at once
+    assert len(tr.update(Detections.empty(), DT, looked=WHOLE)) == 0  # a close look found nothing
+    t = 2 * DT
+    while t < cfg.doubt_s:  # the coarse look finds the same texture again on every frame: ignored
+        assert len(tr.update(weak(box), t, looked=COARSE)) == 0
+        t += DT
+    assert len(tr.update(weak(box), cfg.doubt_s + 3 * DT, looked=COARSE)) == 1  # the doubt is over
+
+
+@pytest.mark.parametrize("how", ["strong", "close"])
+def test_a_strong_or_close_find_ends_the_doubt(how):
+    tr = FaceTracker(frame_wh=(640, 480))
+    box = [300, 200, 360, 270]
+    tr.update(weak(box), 0.0, looked=COARSE)
+    tr.update(Detections.empty(), DT, looked=WHOLE)
+    find = weak(box, 0.8) if how == "strong" else weak(box)
+    assert len(tr.update(find, 2 * DT, looked=COARSE if how == "strong" else WHOLE)) == 1
+    assert len(tr.update(weak(box), 3 * DT, looked=COARSE)) == 1  # and the weak finds count again
+
+
+def test_no_doubt_for_a_strong_face_or_at_the_frame_edge():
+    box_edge = [0, 200, 50, 270]  # coming in through the left edge
+    for box, score in (([300, 200, 360, 270], 0.8), (box_edge, 0.3)):
+        tr = FaceTracker(frame_wh=(640, 480))
+        tr.update(weak(box, score), 0.0, looked=COARSE)
+        tr.update(Detections.empty(), DT, looked=WHOLE)
+        out = tr.update(weak(box), 2 * DT, looked=COARSE)
+        assert len(out) >= 1 and any(contains(o, box, tol=2) for o in out.xyxy), (box, score)
+
+
+def test_a_reset_forgets_the_doubts():
+    tr = FaceTracker(frame_wh=(640, 480))
+    box = [300, 200, 360, 270]
+    tr.update(weak(box), 0.0, looked=COARSE)
+    tr.update(Detections.empty(), DT, looked=WHOLE)
+    tr.reset()
+    assert len(tr.update(weak(box), 2 * DT, looked=COARSE)) == 1

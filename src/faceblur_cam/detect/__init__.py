@@ -31,7 +31,7 @@ class FaceDetector(Protocol):
 
 def detect_fn(detector: FaceDetector) -> Callable[[np.ndarray, list[DetectJob]], Detections]:
     """The pipeline's ``detect(image, jobs)`` for ``detector``."""
-    return functools.partial(run_jobs, lambda crop, side: detector.detect(crop, long_side=side))
+    return functools.partial(run_jobs, lambda crop, side: detector.detect(crop, long_side=side), overrule=True)
 
 
 def load_detector(

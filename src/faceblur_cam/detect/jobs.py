@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceblur_cam.detections import Detections
-from faceblur_cam.geometry import nms
+from faceblur_cam.geometry import iou_matrix, nms
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,34 @@ class DetectJob:
 
 
 EDGE_TOLERANCE = 0.03  # of the crop's long side: a box this close to an inner crop edge is cut
+# A coarse guess: a find scoring below WEAK_SCORE that is less than COARSE_PX tall in its look's
+# input. A look in which it would be CLOSE_PX tall or more is a close look. On the new-face scenes
+# (bench/new_faces.py) 83 % of the finds on no face come from the coarse whole-frame look, most at
+# 12-20 px and 0.2-0.4 (hands, bags, knees); true faces found that coarsely are mostly 0.5 or more.
+WEAK_SCORE = 0.5
+COARSE_PX = 20.0
+CLOSE_PX = 32.0
 
 
-def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: float = 0.3) -> Detections:  # type: ignore[no-untyped-def]
+def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: float = 0.3,  # type: ignore[no-untyped-def]
+             overrule: bool = False) -> Detections:
     """Run ``detect_crop(crop_image, long_side) -> Detections`` for each job, map the boxes back
     to frame pixels and merge duplicates from overlapping jobs (best score wins).
 
     A face cut by a crop's edge (one that is not the frame's edge) is dropped: its box is only a
     part of the face. The overlap between tiles, the full-frame passes and the tracker's hold
     cover it instead.
+
+    ``overrule`` (the protecting pipeline; the audit searches without it): a coarse guess
+    (``WEAK_SCORE``, ``COARSE_PX``) is dropped when a close look on this frame saw
+    all of its box and found nothing there: the close look knows better. The tracker then sees a
+    close look that missed (``track.FaceTracker``: it doubts that place for a while).
     """
     h, w = image.shape[:2]
     found = []
-    for job in jobs:
+    sizes = []  # each find's height in its own look's input
+    look_of = []  # the index of the look that found them
+    for k, job in enumerate(jobs):
         x1, y1, x2, y2 = job.crop
         dets = detect_crop(image[y1:y2, x1:x2], job.long_side)
         if len(dets) and (x1, y1, x2, y2) != (0, 0, w, h):
@@ -53,7 +68,37 @@ def run_jobs(detect_crop, image: np.ndarray, jobs: list[DetectJob], nms_iou: flo
         if len(dets):
             shift = np.array([x1, y1], np.float32)
             found.append(Detections(dets.xyxy + np.tile(shift, 2), dets.scores, dets.landmarks + shift))
+            sizes.append((dets.xyxy[:, 3] - dets.xyxy[:, 1]) * job.scale)
+            look_of.append(k)
     merged = Detections.concat(found)
+    if not len(merged):
+        return merged
+    size = np.concatenate(sizes)
+    source = np.concatenate([np.full(len(f), k) for k, f in zip(look_of, found)])
+    all_found = merged
     if len(found) > 1 and len(merged) > 1:
-        merged = merged[nms(merged.xyxy, merged.scores, nms_iou)]
+        keep = nms(merged.xyxy, merged.scores, nms_iou)
+        merged, size = merged[keep], size[keep]
+    guesses = np.flatnonzero((merged.scores < WEAK_SCORE) & (size < COARSE_PX)) \
+        if overrule else np.zeros(0, np.int64)
+    if len(guesses):
+        wrong = contradicted(merged.xyxy[guesses], jobs, all_found.xyxy, source)
+        merged = merged[np.setdiff1d(np.arange(len(merged)), guesses[wrong])]
     return merged
+
+
+def contradicted(boxes: np.ndarray, jobs: list[DetectJob], found: np.ndarray, source: np.ndarray,
+                 same_iou: float = 0.2) -> np.ndarray:
+    """Which ``boxes`` (frame pixels) a close look saw whole (the box at least ``CLOSE_PX`` tall in
+    its input) without finding anything there: none of its finds (``found``, the boxes of every
+    look before merging; ``source``: the index in ``jobs`` of the look that found each) overlaps
+    the box by more than ``same_iou``."""
+    out = np.zeros(len(boxes), bool)
+    for k, box in enumerate(boxes):
+        close = [i for i, job in enumerate(jobs)
+                 if job.crop[0] <= box[0] and job.crop[1] <= box[1] and job.crop[2] >= box[2]
+                 and job.crop[3] >= box[3] and job.scale * (box[3] - box[1]) >= CLOSE_PX]
+        if close:
+            near = iou_matrix(box[None], found)[0] > same_iou
+            out[k] = not np.any(near & np.isin(source, close))
+    return out
