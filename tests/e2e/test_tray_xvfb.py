@@ -204,6 +204,33 @@ class Desktop:
         self.xdotool("key", "Return")
 
 
+def _start_xvfb(procs: list[subprocess.Popen[bytes]], tmp_path: Path, tries: int = 3) -> str:
+    """An Xvfb that answers (added to ``procs``): its DISPLAY. CI once saw trayer fail with "cannot
+    open display: :0" on the display Xvfb had just reported, while another test process started
+    its own Xvfb (tests/test_dead_display.py, one that refuses clients without its cookie): a
+    display that does not let us in is dropped and another server started."""
+    from faceblur_cam.platform.display_probe import x11_problem
+
+    problems = []
+    for _ in range(tries):
+        read_fd, write_fd = os.pipe()
+        server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x600x24",
+                                   "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            display = ":" + f.readline().strip()
+        problem = "Xvfb exited" if server.poll() is not None or display == ":" else \
+            x11_problem(display, DESKTOP_CAP_S, xauthority=tmp_path / "no-cookie")
+        if problem is None:
+            procs.append(server)
+            return display
+        problems.append(f"{display}: {problem}")
+        server.terminate()
+        server.wait(10)
+    raise AssertionError("no Xvfb display that answers: " + "; ".join(problems))
+
+
 @pytest.fixture
 def desktop(tmp_path: Path) -> Iterator[Desktop]:
     _require_tools()
@@ -215,13 +242,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
     trayer_log = tmp_path / "trayer.log"
     trayer_err = trayer_log.open("wb")
     try:
-        read_fd, write_fd = os.pipe()
-        procs.append(subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x600x24",
-                                       "-nolisten", "tcp"], pass_fds=(write_fd,),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            display = ":" + f.readline().strip()
+        display = _start_xvfb(procs, tmp_path)
         bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1",
                                 f"--address=unix:path={tmp_path / 'bus'}"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
