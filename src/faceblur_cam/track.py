@@ -36,6 +36,7 @@ from enum import Enum
 
 import numpy as np
 
+from faceblur_cam.detect.jobs import CLOSE_PX, WEAK_SCORE
 from faceblur_cam.detections import Detections
 from faceblur_cam.geometry import inside_share, iou_matrix
 
@@ -57,8 +58,8 @@ class TrackerConfig:
     weak_max_height: float = 0.4  # ... and one taller than this share of the frame is not a face
     shrink_per_s: float = 1.5  # a face box shrinks at most this fraction per second (profile turns)
     doubt_s: float = 1.0  # a close look found nothing at a weak track: weak finds there are ignored this long
-    doubt_score: float = 0.5  # ... weak: below this score
-    doubt_look_px: float = 32.0  # ... unless a look saw them this tall (a close look made them)
+    doubt_score: float = WEAK_SCORE  # ... weak: below this score (run_jobs' coarse guesses)
+    doubt_look_px: float = CLOSE_PX  # ... unless a look saw them this tall (run_jobs' close look made them)
     doubt_iou: float = 0.3  # ... there: overlapping the doubted box this much
     match_iou: float = 0.2
     match_distance: float = 1.0  # or centres closer than this many box sizes ...

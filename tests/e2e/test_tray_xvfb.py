@@ -213,10 +213,10 @@ class Desktop:
 
 
 def _start_xvfb(procs: list[subprocess.Popen[bytes]], tmp_path: Path, tries: int = 3) -> str:
-    """An Xvfb that answers (added to ``procs``): its DISPLAY. CI once saw trayer fail with "cannot
-    open display: :0" on the display Xvfb had just reported, while another test process started
-    its own Xvfb (tests/test_dead_display.py, one that refuses clients without its cookie): a
-    display that does not let us in is dropped and another server started."""
+    """An Xvfb that answers (added to ``procs``): its DISPLAY. A display that does not let us in
+    (the probe finds none that way in practice) is dropped and another server started; the
+    "cannot open display" trayer sometimes says happens on a display that did answer here, and
+    is met by starting trayer again (``desktop``)."""
     from faceblur_cam.platform.display_probe import x11_problem
 
     problems = []
