@@ -36,7 +36,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -247,14 +247,15 @@ class WorstFrames:
         return saved
 
 
-def build_variant(name: str):  # type: ignore[no-untyped-def]
+def build_variant(name: str, model: str | None = None):  # type: ignore[no-untyped-def]
     from faceblur_cam.app import build_pipeline
     from faceblur_cam.config import Config, ProtectConfig
 
+    protect = ProtectConfig() if model is None else ProtectConfig(model=model)
     if name == "ours":
-        return build_pipeline(Config(), live=False)
+        return build_pipeline(Config(protect=protect), live=False)
     if name == "thorough":
-        return build_pipeline(Config(protect=ProtectConfig(plan="thorough")), live=False)
+        return build_pipeline(Config(protect=replace(protect, plan="thorough")), live=False)
     if name == "baseline":
         from bench import baseline_pipeline
 
@@ -262,8 +263,9 @@ def build_variant(name: str):  # type: ignore[no-untyped-def]
     raise ValueError(name)
 
 
-def measure(variant: str, library: SceneLibrary, scenes: list[Scene], save: Path | None) -> dict:  # type: ignore[type-arg]
-    pipeline = build_variant(variant)
+def measure(variant: str, library: SceneLibrary, scenes: list[Scene], save: Path | None,  # type: ignore[type-arg]
+            model: str | None = None) -> dict:
+    pipeline = build_variant(variant, model)
     worst = WorstFrames() if save else None
     run = run_scenes(pipeline, library, scenes, worst)
     result = report(run)
@@ -278,6 +280,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default="ours", help="comma-separated: ours, thorough, baseline")
     parser.add_argument("--save-worst", type=Path, metavar="DIR", help="save the worst frames as PNG here")
+    parser.add_argument("--model", help="protect.model for ours and thorough (default: the configured default)")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in ("ours", "thorough", "baseline")]
@@ -297,7 +300,7 @@ def main() -> None:
         "faces_from_start": sum(not f.entering for s in scenes for f in s.faces),
     }
     for variant in variants:
-        out[variant] = measure(variant, library, scenes, args.save_worst)
+        out[variant] = measure(variant, library, scenes, args.save_worst, args.model)
     print(json.dumps(out, indent=2))
 
 

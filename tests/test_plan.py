@@ -45,11 +45,28 @@ def test_roi_jobs_follow_the_tracks_and_stay_inside_the_frame():
         assert 0 <= cx1 <= x1 and 0 <= cy1 <= y1 and x2 <= cx2 <= 1280 and y2 <= cy2 <= 720
 
 
-def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look():
+def test_a_still_picture_without_tracks_gets_only_the_coarse_whole_frame_look_every_second_frame():
+    full = DetectJob((0, 0, 1280, 720), 224, "full")
     planner = BalancedPlanner(PlanConfig(tile_every=0))
     planner.plan(WH, Detections.empty())
-    for _ in range(3):
-        assert planner.plan(WH, Detections.empty(), NO_CHANGE) == [DetectJob((0, 0, 1280, 720), 224, "full")]
+    assert [planner.plan(WH, Detections.empty(), NO_CHANGE) for _ in range(4)] == [[], [full], [], [full]]
+    # a moving camera brings new picture everywhere: the whole frame every frame
+    panned = Change(np.zeros((0, 4), np.float32), 0.0, (-3.0, 1.0), False)
+    assert all(full in planner.plan(WH, Detections.empty(), panned) for _ in range(4))
+    # a change map that cannot tell (None) looks everywhere, and so does full_every_still = 1
+    assert all(full in planner.plan(WH, Detections.empty(), None) for _ in range(2))
+    every = BalancedPlanner(PlanConfig(tile_every=0, full_every_still=1))
+    every.plan(WH, Detections.empty())
+    assert all(every.plan(WH, Detections.empty(), NO_CHANGE) == [full] for _ in range(3))
+
+
+def test_a_frame_without_the_whole_frame_look_still_looks_at_what_changed_and_at_small_tracks():
+    planner = BalancedPlanner(PlanConfig(tile_every=0, change_again=0))
+    planner.plan(WH, Detections.empty())
+    popped = Change(np.array([[600, 300, 640, 350]], np.float32), 0.01, (0.0, 0.0), False)
+    small = Detections(np.array([[100, 100, 130, 140]], np.float32), np.ones(1))
+    jobs = planner.plan(WH, small, popped)  # the first frame after the first look rests
+    assert sorted(j.kind for j in jobs) == ["change", "roi"]
 
 
 def test_changed_areas_are_looked_at_closely_with_context_on_the_same_frame():
@@ -186,3 +203,29 @@ def test_a_close_look_that_finds_nothing_overrules_a_weak_coarse_guess():
     assert len(run_jobs(finder(0.3, False), image, [full, part], overrule=True)) == 1
     coarse = DetectJob((560, 260, 720, 420), 48, "change")  # the guess 24 px tall: not a close look
     assert len(run_jobs(finder(0.3, False), image, [full, coarse], overrule=True)) == 1
+
+
+def test_the_whole_frame_look_rests_only_while_the_faces_it_measures_are_still():
+    """A face the whole-frame look sees well gets no crop of its own: that look is what measures
+    it. It rests only when every such face was tracked on the last frame and moved less than
+    ``full_max_move`` of its size since."""
+    planner = BalancedPlanner(PlanConfig(tile_every=0, full_max_move=0.05))
+    planner.plan(WH, Detections.empty())
+
+    def face(x, track_id=7):  # 200 px tall: 35 px in the 224 px whole-frame look
+        return Detections(np.array([[x, 200, x + 160, 400]], np.float32), np.ones(1), track_ids=np.array([track_id]))
+
+    def kinds(tracks):
+        return [j.kind for j in planner.plan(WH, tracks, NO_CHANGE)]
+
+    assert "full" in kinds(face(500))  # a face not tracked on the last frame: looked at
+    assert "full" in kinds(face(500))  # every second frame
+    assert kinds(face(505)) == []  # 5 px of 200 since the last frame: still, so it rests
+    assert "full" in kinds(face(505))
+    assert "full" in kinds(face(530))  # 25 px a frame: moving, looked at on every frame
+    assert "full" in kinds(face(530))
+    assert "full" in kinds(face(530, track_id=8))  # another face
+    assert "full" in kinds(face(530, track_id=8))
+    assert kinds(face(530, track_id=8)) == []
+    # "keep me visible" shows the caller only on a frame where the detector found it: no rest
+    assert "full" in [j.kind for j in planner.plan(WH, face(530, track_id=8), NO_CHANGE, every_face=True)]

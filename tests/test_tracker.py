@@ -252,3 +252,27 @@ def test_a_reset_forgets_the_doubts():
     tr.update(Detections.empty(), DT, looked=WHOLE)
     tr.reset()
     assert len(tr.update(weak(box), 2 * DT, looked=COARSE)) == 1
+
+
+ELSEWHERE = np.array([[540, 0, 640, 100, 1.0]], np.float32)  # a close look far from the face
+
+
+@pytest.mark.parametrize("case", ["still", "second_frame", "touched", "fast"])
+def test_a_still_face_no_look_touched_is_moved_not_grown_for_a_frame(case):
+    """The planner lets its whole-frame look rest on every second frame of a still picture while
+    the faces it measures are still: nothing could have missed such a face, so its cover is not
+    grown as if a detector had. Anything else unseen grows as before."""
+    tr = FaceTracker(frame_wh=(640, 480))
+    step = 20 if case == "fast" else 0  # 20 px a frame: a third of the face
+    for i in range(10):
+        tr.update(det([200 + step * i, 200, 260 + step * i, 270]), i * DT, looked=WHOLE)
+    t = 10 * DT
+    if case == "second_frame":
+        tr.update(Detections.empty(), t, looked=ELSEWHERE)
+        t += DT
+    out = tr.update(Detections.empty(), t, looked=WHOLE if case == "touched" else ELSEWHERE)
+    (box,) = out.xyxy
+    expected = [200 + step * round(t / DT), 200, 260 + step * round(t / DT), 270]
+    assert contains(box, expected, tol=1.0)  # always covered where the face went
+    grown = box[2] - box[0] > 60 + 1.0
+    assert grown == (case != "still"), (case, box)

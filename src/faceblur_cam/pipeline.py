@@ -80,19 +80,18 @@ class ProtectPipeline:
         h, w = image.shape[:2]
         tracks = self.tracker.predict(frame.t)
         change = self.change.update(image, frame.t, grow(tracks.xyxy, self.margin))
-        jobs = self.planner.plan((w, h), tracks, change)
-        found = None
-        if jobs:
-            try:
-                found = self._detect(image, jobs)
-            except Exception as exc:
-                self.planner.reset()  # the next frame gets a full first look again
-                self.change.reset()
-                return self._fail_closed(frame, exc)
-            if self._failures:
-                log.info("detector recovered after %d obscured frame(s)", self._failures)
-                self._failures = 0
-            self._warm = True
+        # "keep me visible" judges the caller by this frame's find: every face is measured
+        jobs = self.planner.plan((w, h), tracks, change, every_face=self.keep_me.on)
+        try:  # also with no jobs (a still frame the plan lets rest): the detector may add finds of its own (leak watch)
+            found = self._detect(image, jobs)
+        except Exception as exc:
+            self.planner.reset()  # the next frame gets a full first look again
+            self.change.reset()
+            return self._fail_closed(frame, exc)
+        if self._failures:
+            log.info("detector recovered after %d obscured frame(s)", self._failures)
+            self._failures = 0
+        self._warm = True
         # the change map's camera shift is not handed to the tracker yet: during a zoom its
         # translation-only estimate moved a held cover off its face (bench/new_faces.py 03_zoom)
         faces = self.tracker.update(found, frame.t, (w, h), looks(jobs))

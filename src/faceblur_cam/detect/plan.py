@@ -1,9 +1,11 @@
 """Which parts of a frame the detector looks at, at which scale: the ``Planner`` protocol and the
 plans to choose from (``protect.plan`` in the config). Pure: no I/O, no clock.
 
-A planner is asked once per frame, ``plan(frame_wh, tracks, change) -> list[DetectJob]``, with the
-faces the tracker follows and what changed since the previous frame; ``reset()`` starts it over
-(start-up, resume, camera back, detector hiccup).
+A planner is asked once per frame, ``plan(frame_wh, tracks, change, every_face) -> list[DetectJob]``,
+with the faces the tracker follows and what changed since the previous frame; ``every_face``: each
+tracked face must be looked at on this frame ("keep me visible" shows the caller only on a frame
+where the detector found it); ``reset()`` starts it over (start-up, resume, camera back, detector
+hiccup).
 
 Every plan starts with the *first look*: the first frame after a reset and every frame after a
 jump in the picture (cut, loop, skipped frames) is looked at whole at each of ``FIRST_SIDES``
@@ -29,7 +31,7 @@ FIRST_SIDES = (640, 320)
 
 class Planner(Protocol):
     def plan(self, frame_wh: tuple[int, int], tracks: Detections,
-             change: Change | None = None) -> list[DetectJob]: ...
+             change: Change | None = None, every_face: bool = False) -> list[DetectJob]: ...
 
     def reset(self) -> None: ...
 

@@ -21,7 +21,8 @@ class ThoroughPlanner:
     def reset(self) -> None:
         self._started = False
 
-    def plan(self, frame_wh: tuple[int, int], tracks: Detections, change: Change | None = None) -> list[DetectJob]:
+    def plan(self, frame_wh: tuple[int, int], tracks: Detections, change: Change | None = None,
+             every_face: bool = False) -> list[DetectJob]:
         if not self._started or starts_over(change):
             self._started = True
             return first_look(frame_wh, self.first_sides)
