@@ -257,12 +257,13 @@ def test_a_reset_forgets_the_doubts():
 ELSEWHERE = np.array([[540, 0, 640, 100, 1.0]], np.float32)  # a close look far from the face
 
 
-@pytest.mark.parametrize("case", ["still", "second_frame", "touched", "fast"])
+@pytest.mark.parametrize("case", ["still", "second_frame", "touched", "fast", "small"])
 def test_a_still_face_no_look_touched_is_moved_not_grown_for_a_frame(case):
     """The planner lets its whole-frame look rest on every second frame of a still picture while
     the faces it measures are still: nothing could have missed such a face, so its cover is not
-    grown as if a detector had. Anything else unseen grows as before."""
-    tr = FaceTracker(frame_wh=(640, 480))
+    grown as if a detector had. Anything else unseen grows as before, small faces too (the close
+    looks measure them)."""
+    tr = FaceTracker(frame_wh=(640, 480) if case != "small" else (1280, 960))  # 70 px: 5.5 % of 1280
     step = 20 if case == "fast" else 0  # 20 px a frame: a third of the face
     for i in range(10):
         tr.update(det([200 + step * i, 200, 260 + step * i, 270]), i * DT, looked=WHOLE)

@@ -40,9 +40,12 @@ from enum import Enum
 
 import numpy as np
 
+from faceblur_cam.detect.balanced import PlanConfig
 from faceblur_cam.detect.jobs import CLOSE_PX, WEAK_SCORE
 from faceblur_cam.detections import Detections
 from faceblur_cam.geometry import inside_share, iou_matrix
+
+_PLAN = PlanConfig()
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class TrackerConfig:
     doubt_look_px: float = CLOSE_PX  # ... unless a look saw them this tall (run_jobs' close look made them)
     doubt_iou: float = 0.3  # ... there: overlapping the doubted box this much
     rest_max_move: float = 0.05  # seen on the last frame, untouched by any look, moving less than this
-    # share of its size a frame: moved, not grown
+    # share of its size a frame, and at least rest_min_share of the frame's long side: moved, not grown
+    rest_min_share: float = _PLAN.roi_skip_px / _PLAN.low_side  # the faces the whole-frame look measures
     match_iou: float = 0.2
     match_distance: float = 1.0  # or centres closer than this many box sizes ...
     match_size_ratio: float = 2.0  # ... and sizes within this factor of each other
@@ -261,9 +265,10 @@ class FaceTracker:
         return [i for i in keep if i not in dropped], absorbed
 
     def _rest_held(self, predicted: np.ndarray, looked: np.ndarray, t: float) -> None:
-        """A face seen on the last frame that no look of this frame touched (the planner let its
-        whole-frame look rest: nothing could have missed it) and that moves less than
-        ``rest_max_move`` of its size a frame: moved with its velocity, not grown."""
+        """A face the whole-frame look measures (``rest_min_share``) seen on the last frame that no
+        look of this frame touched (the planner let that look rest: nothing could have missed it)
+        and that moves less than ``rest_max_move`` of its size a frame: moved with its velocity,
+        not grown. Smaller faces (the close looks' business) grow as before."""
         last = self._last_t
         for i, tr in enumerate(self._tracks):
             if last is None or tr.t != last or t - tr.t <= 0:
@@ -272,7 +277,8 @@ class FaceTracker:
             touched = (looked[:, 0] < box[2]) & (looked[:, 2] > box[0]) \
                 & (looked[:, 1] < box[3]) & (looked[:, 3] > box[1])
             size = float(np.max(tr.xyxy[2:] - tr.xyxy[:2]))
-            if not touched.any() and tr.speed * (t - tr.t) <= self.config.rest_max_move * size:
+            large = self.frame_wh is not None and size >= self.config.rest_min_share * max(self.frame_wh)
+            if large and not touched.any() and tr.speed * (t - tr.t) <= self.config.rest_max_move * size:
                 predicted[i] = tr.moved_box(t, self.config)
 
     def _doubtful(self, tr: Track) -> bool:
