@@ -43,7 +43,7 @@ import numpy as np
 from faceblur_cam.detect.balanced import PlanConfig
 from faceblur_cam.detect.jobs import CLOSE_PX, WEAK_SCORE
 from faceblur_cam.detections import Detections
-from faceblur_cam.geometry import inside_share, iou_matrix
+from faceblur_cam.geometry import inside_share, iou_matrix, longest_side
 
 _PLAN = PlanConfig()
 
@@ -269,17 +269,17 @@ class FaceTracker:
         look of this frame touched (the planner let that look rest: nothing could have missed it)
         and that moves less than ``rest_max_move`` of its size a frame: moved with its velocity,
         not grown. Smaller faces (the close looks' business) grow as before."""
-        last = self._last_t
+        if self._last_t is None or self.frame_wh is None:
+            return
+        cfg = self.config
         for i, tr in enumerate(self._tracks):
-            if last is None or tr.t != last or t - tr.t <= 0:
+            if tr.t != self._last_t or t <= tr.t:
                 continue
-            box = predicted[i]
-            touched = (looked[:, 0] < box[2]) & (looked[:, 2] > box[0]) \
-                & (looked[:, 1] < box[3]) & (looked[:, 3] > box[1])
-            size = float(np.max(tr.xyxy[2:] - tr.xyxy[:2]))
-            large = self.frame_wh is not None and size >= self.config.rest_min_share * max(self.frame_wh)
-            if large and not touched.any() and tr.speed * (t - tr.t) <= self.config.rest_max_move * size:
-                predicted[i] = tr.moved_box(t, self.config)
+            size = longest_side(tr.xyxy)
+            touched = np.any(iou_matrix(predicted[i][None], looked[:, :4])[0] > 0)
+            if size >= cfg.rest_min_share * max(self.frame_wh) and not touched \
+                    and tr.speed * (t - tr.t) <= cfg.rest_max_move * size:
+                predicted[i] = tr.moved_box(t, cfg)
 
     def _doubtful(self, tr: Track) -> bool:
         """Seen only weakly, away from the frame's edges (a face coming in through an edge is

@@ -112,15 +112,19 @@ class BalancedPlanner:
         """Whether every tracked face that the whole-frame look sees well (and so measures: it gets
         no crop of its own) was tracked on the last frame too and moved less than
         ``full_max_move`` of its size since (``tracks.track_ids`` tell the faces apart)."""
-        cfg = self.config
-        size = np.max(tracks.wh, axis=1) if len(tracks) else np.zeros(0, np.float32)
-        large = np.flatnonzero(size * cfg.low_side / max(frame_wh) >= cfg.roi_skip_px)
+        large = np.flatnonzero(self._seen_well(frame_wh, tracks))
         last, self._large = self._large, {int(tracks.track_ids[i]): tracks.xyxy[i] for i in large}
         for i in large:
             before = last.get(int(tracks.track_ids[i]))
-            if before is None or np.max(np.abs(tracks.xyxy[i] - before)) > cfg.full_max_move * size[i]:
+            size = float(np.max(tracks.wh[i]))
+            if before is None or np.max(np.abs(tracks.xyxy[i] - before)) > self.config.full_max_move * size:
                 return False
         return True
+
+    def _seen_well(self, frame_wh: tuple[int, int], tracks: Detections) -> np.ndarray:
+        """Which tracked faces the coarse whole-frame look sees at ``roi_skip_px`` or more (bool)."""
+        return np.asarray(np.max(tracks.wh, axis=1) * self.config.low_side / max(frame_wh) >= self.config.roi_skip_px) \
+            if len(tracks) else np.zeros(0, bool)
 
     def _change_jobs(self, frame_wh: tuple[int, int], change: Change | None) -> list[DetectJob]:
         """Close looks at the changed areas. The scale is that of a ``change_side`` look at the
@@ -215,8 +219,7 @@ class BalancedPlanner:
         w, h = frame_wh
         jobs = []
         # a face the coarse whole-frame look sees well needs no crop of its own
-        small = np.max(tracks.wh, axis=1) * cfg.low_side / max(w, h) < cfg.roi_skip_px
-        tracks = tracks[np.flatnonzero(small)]
+        tracks = tracks[np.flatnonzero(~self._seen_well(frame_wh, tracks))]
         chosen = np.arange(len(tracks))
         if len(tracks) > cfg.roi_max:  # take turns: a window of roi_max tracks moving each frame
             chosen = (self._roi_turn + np.arange(cfg.roi_max)) % len(tracks)
