@@ -6,6 +6,7 @@ from faceblur_cam.detect.balanced import BalancedPlanner, PlanConfig
 from faceblur_cam.detect.change import Change
 from faceblur_cam.detect.jobs import DetectJob, run_jobs
 from faceblur_cam.detections import Detections
+from faceblur_cam.geometry import iou_matrix
 
 WH = (1280, 720)
 NO_CHANGE = Change(np.zeros((0, 4), np.float32), 0.0, (0.0, 0.0), False)
@@ -127,14 +128,51 @@ def test_run_jobs_maps_crops_back_to_frame_pixels_and_merges_duplicates():
 
 
 def test_faces_cut_by_an_inner_crop_edge_are_dropped_but_frame_edges_are_kept():
-    def detect_crop(crop, long_side):  # a face touching the crop's left edge
+    looked = []
+
+    def detect_crop(crop, long_side):  # an unsure find touching the crop's left edge
         h, w = crop.shape[:2]
-        return Detections(np.array([[0, h / 2 - 10, 20, h / 2 + 10]], np.float32), np.array([0.9]))
+        looked.append((w, h))
+        return Detections(np.array([[0, h / 2 - 10, 20, h / 2 + 10]], np.float32), np.array([0.3]))
 
     image = np.zeros((720, 1280, 3), np.uint8)
     inner = run_jobs(detect_crop, image, [DetectJob((400, 0, 800, 400), 128, "tile")])
     at_frame_edge = run_jobs(detect_crop, image, [DetectJob((0, 0, 400, 400), 128, "tile")])
     assert len(inner) == 0 and len(at_frame_edge) == 1
+    assert looked == [(400, 400), (400, 400)]  # an unsure find at a cut is not looked at again
+
+
+def test_a_face_a_crop_edge_cuts_is_looked_at_again_in_a_widened_crop_on_the_same_frame(detector, dlib_images):
+    """Real faces, real inference: a changed area whose edge runs through a face (the rest of its
+    change hidden under a neighbour's cover) still finds the whole face on that frame, with one
+    more look, at the same scale; none when another look of the frame found the face whole."""
+    calls = []
+
+    def detect_crop(crop, long_side):
+        calls.append((crop.shape[1], crop.shape[0], long_side))
+        return detector.detect(crop, long_side=long_side)
+
+    checked = 0
+    for image, boxes in dlib_images:
+        h, w = image.shape[:2]
+        for x, y, bw, bh in boxes:
+            if bw < 40 or x - bw < 0 or y - bh < 0 or y + 2 * bh > h:
+                continue
+            cut_at = int(x + 0.8 * bw)  # the crop's right edge runs through the face
+            job = DetectJob((int(x - bw), int(y - bh), cut_at, int(y + 2 * bh)), 0, "change")
+            job = DetectJob(job.crop, max(32, int(round(max(cut_at - job.crop[0], 3 * bh)))), "change")
+            calls.clear()
+            found = run_jobs(detect_crop, image, [job], overrule=True)
+            face = np.array([[x, y, x + bw, y + bh]], np.float32)
+            assert len(found) and iou_matrix(face, found.xyxy).max() > 0.5, (x, y, bw, bh)
+            assert len(calls) == 2 and calls[1][0] > calls[0][0]  # one more look, wider
+            assert abs(calls[1][2] / max(calls[1][:2]) - calls[0][2] / max(calls[0][:2])) < 0.02  # the same scale
+            # another look of the frame that holds the face whole: no second look
+            calls.clear()
+            run_jobs(detect_crop, image, [job, DetectJob((0, 0, w, h), max(w, h), "full")], overrule=True)
+            assert len(calls) == 2
+            checked += 1
+    assert checked >= 5
 
 
 def test_thorough_plan_looks_at_the_whole_frame_at_high_resolution_every_frame():

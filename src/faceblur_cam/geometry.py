@@ -238,16 +238,29 @@ def touch_when_grown(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
                 and a[1] - pa <= b[3] + pb and b[1] - pb <= a[3] + pa)
 
 
+def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection areas, shape ``(len(a), len(b))``."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    return np.asarray(np.prod(np.clip(rb - lt, 0, None), axis=2))
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU, shape ``(len(a), len(b))``."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), np.float32)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    inter = _intersections(a, b)
     area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
     area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
     return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6), np.float32)
+
+
+def inside_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise share of each ``b`` box's area that lies inside each ``a`` box, shape
+    ``(len(a), len(b))`` (0 for an empty ``b``)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    return np.asarray(_intersections(a, b) / np.maximum(area(b)[None, :], 1e-6), np.float32)
 
 
 def region_mask(regions: np.ndarray, wh: tuple[int, int], shape: str = "ellipse") -> np.ndarray:
