@@ -76,6 +76,28 @@ def test_matched_track_uses_this_frames_detection_and_keeps_id():
     assert np.allclose(b.xyxy[0], [104, 101, 164, 171])
 
 
+@pytest.mark.parametrize("last_score, score, followed", [
+    (0.9, 0.46, False),  # unsure beside a face found surely: a part of it, a hand, a face behind it
+    (0.9, 0.9, True),  # sure: the face itself, moved fast
+    (0.3, 0.3, True),  # unsure beside a face last found unsure too: the face, fading or turning away
+])
+def test_a_find_beside_a_face_takes_its_cover_along_only_when_sure_or_the_face_was_unsure(last_score, score, followed):
+    """A find next to a tracked face (not overlapping its predicted box enough for an IoU match)
+    is matched by distance when it is sure, or when the face was last found unsure too. Otherwise
+    it starts a cover of its own and the face keeps its cover where it was predicted (moving the
+    cover off the face would expose it; covering both costs only some area)."""
+    tr = FaceTracker(frame_wh=(1280, 720))
+    face = np.array([[850, 350, 916, 429]], np.float32)
+    for k in range(3):
+        tr.update(Detections(face, np.array([0.9 if k < 2 else last_score])), k * DT)
+    beside = [822, 328, 859, 383]  # IoU 0.15 with the face, centres 0.6 face sizes apart
+    out = tr.update(Detections(np.array([beside], np.float32), np.array([score])), 3 * DT)
+    if followed:  # one cover, centred on the find
+        assert len(out) == 1 and np.allclose(out.centers[0], [(822 + 859) / 2, (328 + 383) / 2], atol=1)
+    else:
+        assert len(out) == 2 and any(contains(cover, face[0]) for cover in out.xyxy)
+
+
 def test_reset_forgets_everything():
     tr = FaceTracker()
     tr.update(det([1, 1, 20, 20]), 0.0)

@@ -6,7 +6,12 @@ did not run on it (then tracks are predicted). The result (a ``Detections``) is 
 boxes to cover on this frame:
 
 - a new detection is returned on the very frame it is found (no confirmation delay);
-- a matched track returns the detection box of this frame (masks belong to the frame);
+- a matched track returns the detection box of this frame (masks belong to the frame); a find
+  that overlaps no track's predicted box enough (``match_iou``) is matched by distance only when
+  it is sure (``match_far_score``) or the track was last found unsure too: an unsure find beside
+  a face found surely on its last frame (a part of it, a hand, a face behind it) took that face's
+  cover off it (bench/new_faces.py 10_walk: a 120 px face present from the start exposed for a
+  frame); it gets a cover of its own instead;
 - an unmatched track is predicted with its velocity and with the camera's own motion (``shift``:
   what the change map measured between the previous frame and this one) and returned, grown with
   the time it has been unseen (``growth_per_s`` of its size per second, at most ``max_growth``
@@ -73,7 +78,8 @@ class TrackerConfig:
     rest_min_share: float = _PLAN.roi_skip_px / _PLAN.low_side  # the faces the whole-frame look measures
     match_iou: float = 0.2
     match_distance: float = 1.0  # or centres closer than this many box sizes ...
-    match_size_ratio: float = 2.0  # ... and sizes within this factor of each other
+    match_size_ratio: float = 2.0  # ... and sizes within this factor of each other ...
+    match_far_score: float = WEAK_SCORE  # ... for a detection this sure, or a track last seen less sure
     velocity_smoothing: float = 0.5  # weight of the newest velocity measurement
     max_speed: float = 30.0  # clamp: box sizes per second
 
@@ -185,7 +191,7 @@ class FaceTracker:
         out_landmarks: list[np.ndarray] = []
         matched: set[int] = set()
         if detections is not None and len(detections):
-            pairs = self._associate(predicted, detections.xyxy)
+            pairs = self._associate(predicted, detections.xyxy, detections.scores)
             matched_dets = set()
             for ti, di in pairs:
                 self._correct(self._tracks[ti], detections, di, t)
@@ -303,8 +309,9 @@ class FaceTracker:
         self._doubted = [d for d, gone in zip(self._doubted, cleared) if not gone]
         return detections[np.flatnonzero(~ignore)]
 
-    def _associate(self, predicted: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
-        """Greedy matching by IoU, then by centre distance relative to box size."""
+    def _associate(self, predicted: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list[tuple[int, int]]:
+        """Greedy matching by IoU, then by centre distance relative to box size (a detection
+        below ``match_far_score`` only to a track last seen below it too)."""
         if len(predicted) == 0:
             return []
         iou = iou_matrix(predicted, boxes)
@@ -314,7 +321,13 @@ class FaceTracker:
         size_b = np.maximum(np.max(boxes[:, 2:] - boxes[:, :2], axis=1), 1.0)
         dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / size_p[:, None]
         ratio = np.maximum(size_p[:, None] / size_b[None, :], size_b[None, :] / size_p[:, None])
-        near = (dist <= self.config.match_distance) & (ratio <= self.config.match_size_ratio)
+        # an unsure find is taken for a face by distance only when that face was last seen unsure
+        # too (it fades, turns away); beside a face found surely it is a part of it, a hand, a face
+        # behind it (bench/new_faces.py 10_walk)
+        far = self.config.match_far_score
+        last = np.array([tr.score for tr in self._tracks], np.float32)[:len(predicted)]
+        sure = (np.asarray(scores)[None, :] >= far) | (last[:, None] < far)
+        near = (dist <= self.config.match_distance) & (ratio <= self.config.match_size_ratio) & sure
         # An unmatched detection starts a new track and an unmatched track is held, so a doubtful
         # match costs only some over-redaction; a wrong one would move the cover off the face.
         cost = np.where(iou >= self.config.match_iou, 1 - iou, np.where(near, 1 + dist, np.inf))
