@@ -244,6 +244,9 @@ def stages(wh: tuple[int, int], count: int, scene: str = "one_face") -> dict:  #
         setattr(owner, name, wrapper)
         undo.append((owner, name, original))
 
+    from faceblur_cam.app import one_opencv_thread
+
+    one_opencv_thread()  # as live (the stages run here without the live path's threads)
     pipeline = ours_pipeline(live=False)
     for owner, name, stage in [
         (pipeline.change, "update", "change map"), (pipeline.tracker, "predict", "track"),

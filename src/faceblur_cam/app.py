@@ -30,9 +30,23 @@ from faceblur_cam.track import FaceTracker
 log = logging.getLogger(__name__)
 
 
+def one_opencv_thread() -> None:
+    """OpenCV runs each call on one thread. The live path already spreads its work over threads
+    of its own (capture, protect, detection, leak watch) on a machine with few cores; OpenCV's
+    worker pool on top of them costs more CPU than it saves time. Measured on this 2-core machine
+    at 720p: the real engine at 30 fps 32.1-32.4 -> 29.8-30.2 ms CPU per frame, leak watch on
+    (bench/bench.py engine); the stages (``--only stages``) change map 3.7 -> 2.5 ms, resize 2.0
+    -> 1.7, redaction 0.7 -> 0.4. Files (``process``, ``audit``) keep the pool: there the time to
+    the end counts."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def build_pipeline(config: Config, live: bool = True, keep_me: bool | None = None) -> ProtectPipeline:
-    """The protecting step with the configured detector. ``live`` adds the time budget and, unless
-    ``protect.leak_watch`` is off, the leak watch (``audit.watch``).
+    """The protecting step with the configured detector. ``live`` adds the time budget, one
+    OpenCV thread (``one_opencv_thread``) and, unless ``protect.leak_watch`` is off, the leak
+    watch (``audit.watch``).
 
     ``keep_me``: "keep me visible" on from the start (None: ``protect.keep_me`` when live, off for
     files, which keep a face only when asked to with ``process --keep-me``). Live it picks the
@@ -47,6 +61,7 @@ def build_pipeline(config: Config, live: bool = True, keep_me: bool | None = Non
                           policy="centre" if live else "largest"),
     }
     if live:
+        one_opencv_thread()
         detect = TimedDetector(detect, prot.detect_budget_ms / 1000)
         if prot.leak_watch:
             from faceblur_cam.audit.watch import LeakWatch, WatchedPipeline
