@@ -246,12 +246,14 @@ class FaceTracker:
         return predicted[[i for i in keep if i < len(predicted)]], absorbed
 
     def _merge_held(self, keep: list[int], predicted: np.ndarray, matched: set[int]) -> tuple[list[int], set[int]]:
-        """Held (unmatched) covers that lie mostly inside another returned cover: dropped when that
-        cover's face was found on this frame at least as surely (the same face, seen again at
-        another scale), else only not returned (absorbed: a held or weak cover may end before this
-        face's hold would). Returns the indices kept and the track ids absorbed."""
+        """Held (unmatched) covers that lie mostly inside another returned cover at least as large
+        as their face was last found: dropped when that cover's face was found on this frame at
+        least as surely (the same face, seen again at another scale), else only not returned
+        (absorbed: a held or weak cover may end before this face's hold would). Returns the
+        indices kept and the track ids absorbed."""
         n = len(predicted)
-        boxes = {i: (predicted[i] if i < n else self._tracks[i].xyxy) for i in keep}
+        # a face found on this frame is covered where it was found, not where it was predicted
+        boxes = {i: (predicted[i] if i < n and i not in matched else self._tracks[i].xyxy) for i in keep}
         dropped: set[int] = set()
         absorbed: set[int] = set()
         # the least recently seen held tracks go first
@@ -260,6 +262,9 @@ class FaceTracker:
                 if j == i or j in dropped or self._tracks[j].track_id in absorbed:  # only into a cover returned
                     continue
                 limit = self.config.merge_overlap if j < n and j not in matched else self.config.merge_seen
+                # a smaller box (a part of the face found weakly) cannot stand in for the face's cover
+                if longest_side(boxes[j]) < longest_side(self._tracks[i].xyxy):
+                    continue
                 if inside_share(boxes[i], boxes[j]) >= limit:
                     inner, outer = self._tracks[i], self._tracks[j]
                     seen = j >= n or j in matched  # the outer face found on this frame
