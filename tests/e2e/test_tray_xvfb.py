@@ -184,20 +184,20 @@ class Desktop:
         x, y, w, h = self.panel()
         return screen[y:y + h, x:x + w]
 
-    def open_menu(self, name: str) -> None:
+    def open_menu(self, name: str, wait_s: float = STEP_CAP_S, attempts: int = 2) -> None:
         """Click the icon until its menu shows: a click can be lost while the icon is being
-        redrawn, so after ``STEP_CAP_S`` without a menu, Escape (in case it opened unseen) and
-        click again, once."""
-        for attempt in range(2):
+        redrawn, so after ``wait_s`` without a menu, Escape (in case it opened unseen) and
+        click again, ``attempts`` times in all."""
+        for attempt in range(attempts):
             if attempt:
                 self.xdotool("key", "Escape")
             x, y, w, h = self.panel()
             self.xdotool("mousemove", str(x + w - h // 2), str(y + h // 2), "click", "1")
             try:
-                wait_until(lambda: self.menu_is_shown(name), "the menu to open", timeout=STEP_CAP_S)
+                wait_until(lambda: self.menu_is_shown(name), "the menu to open", timeout=wait_s)
                 return
             except AssertionError:
-                if attempt:
+                if attempt == attempts - 1:
                     raise
 
     def menu_is_shown(self, name: str) -> bool:
@@ -423,7 +423,10 @@ def test_tray_pause_resume_quit_on_a_real_desktop(desktop: Desktop, tmp_path: Pa
                          and "face in the middle is shown" in n["body"]), None)
 
         wait_until(pick_notified, "the pick's notification", STEP_CAP_S, app)
-        desktop.open_menu("07c-menu-keep-me-on")  # ticked, with "That's me" below it: to look at
+        # ticked, with "That's me" below it: to look at. Clicks lost while the icon is redrawn
+        # are tried again within the daemon's delay (one lost click waited 30 s, past the answer,
+        # in a clean-clone run: the check below then fails although the tray never waited)
+        desktop.open_menu("07c-menu-keep-me-on", wait_s=NOTIFY_ANSWER_S / 4, attempts=3)
         pick = pick_notified()
         assert pick is not None
         assert {"event": "answered", "id": pick["id"]} not in desktop.notified(), \
