@@ -166,7 +166,7 @@ class BalancedPlanner:
             share = max(left, 0.0) / (len(crops) - k)
             s = max(floor, min(scale, float(np.sqrt(share / max(float(areas[i]), 1.0)))))
             left -= s * s * float(areas[i])
-            jobs.append(DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * s))), "change"))
+            jobs.append(DetectJob.at_scale((x1, y1, x2, y2), s, "change"))
             if s < edge_scale:
                 bands += self._edge_bands((x1, y1, x2, y2), frame_wh, edge_scale)
         # the bands have a budget of their own, shortest first; a band inside another adds nothing
@@ -199,7 +199,7 @@ class BalancedPlanner:
             bands.append((x1, 0, x2, min(y2, depth)))
         if y2 == h:
             bands.append((x1, max(y1, h - depth), x2, h))
-        return [DetectJob(b, max(32, int(round(max(b[2] - b[0], b[3] - b[1]) * scale))), "change")
+        return [DetectJob.at_scale(b, scale, "change")
                 for b in bands if b[2] - b[0] >= 8 and b[3] - b[1] >= 8]
 
     def _tile_job(self, frame_wh: tuple[int, int]) -> DetectJob:
@@ -212,7 +212,7 @@ class BalancedPlanner:
         x1, y1 = max(0, int(col * tw - ox)), max(0, int(row * th - oy))
         x2, y2 = min(w, int((col + 1) * tw + ox)), min(h, int((row + 1) * th + oy))
         scale = side(cfg.high_side) / max(w, h)
-        return DetectJob((x1, y1, x2, y2), max(32, int(round(max(x2 - x1, y2 - y1) * scale))), "tile")
+        return DetectJob.at_scale((x1, y1, x2, y2), scale, "tile")
 
     def _roi_jobs(self, frame_wh: tuple[int, int], tracks: Detections) -> list[DetectJob]:
         cfg = self.config

@@ -27,6 +27,12 @@ class DetectJob:
         x1, y1, x2, y2 = self.crop
         return self.long_side / max(1, x2 - x1, y2 - y1)
 
+    @classmethod
+    def at_scale(cls, crop: tuple[int, int, int, int], scale: float, kind: str) -> DetectJob:
+        """A look at ``crop`` with ``scale`` network pixels per frame pixel (32 px at least)."""
+        x1, y1, x2, y2 = crop
+        return cls(crop, max(32, int(round(max(x2 - x1, y2 - y1) * scale))), kind)
+
 
 EDGE_TOLERANCE = 0.03  # of the crop's long side: a box this close to an inner crop edge is cut
 # A coarse guess: a find scoring below WEAK_SCORE that is less than COARSE_PX tall in its look's
@@ -117,8 +123,7 @@ def _widened(job: DetectJob, cut: np.ndarray, frame_wh: tuple[int, int]) -> Dete
     x2, y2 = np.maximum(job.crop[2:], grown[:, 2:].max(axis=0))
     w, h = frame_wh
     crop = (max(0, int(x1)), max(0, int(y1)), min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2))))
-    long_side = max(32, int(round(max(crop[2] - crop[0], crop[3] - crop[1]) * job.scale)))
-    return DetectJob(crop, long_side, job.kind)
+    return DetectJob.at_scale(crop, job.scale, job.kind)
 
 
 def contradicted(boxes: np.ndarray, jobs: list[DetectJob], found: np.ndarray, source: np.ndarray,
